@@ -1,0 +1,110 @@
+using Microsoft.Extensions.Logging;
+using Sandbox.Core;
+
+namespace Sandbox.Cli;
+
+/// <summary>Entry point: global options, then one command. Every error becomes one line on stderr and exit 125.</summary>
+public static partial class CommandLine
+{
+    public const string Usage = """
+        Usage: sandbox [--root DIR] [--debug] [--libvirt-uri URI] COMMAND [ARGS...]
+
+        Run the same image as a Linux-namespace container or as a micro-VM.
+
+        Commands:
+          run [OPTIONS] IMAGE [CMD...]   Run a command in a new sandbox (--vm for a micro-VM)
+          images [--format json]         List images
+          image import PATH [--name N]   Import an OCI layout/archive, docker-save archive, rootfs tar or directory
+          image inspect NAME             Show an image's digest, layers, config, size and rootfs path
+          image rm NAME                  Remove an image
+          info                           Show what this host can run
+          prune                          Remove what crashed sandboxes left behind
+
+        Global options:
+          --root DIR          State directory (default /var/lib/sandbox, or $SANDBOX_ROOT)
+          --debug             Show the full error chain and debug logs
+          --libvirt-uri URI   libvirt connection (default qemu:///system, or $SANDBOX_LIBVIRT_URI)
+        """;
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        bool debug = args.Contains("--debug") || args.Contains("-D");
+        using var cts = new CancellationTokenSource();
+        try
+        {
+            var parsed = ParsedArgs.Parse(args, GlobalOptions.Specs, stopAtPositional: true);
+            if (parsed.Has("--help") || parsed.Positionals.Count == 0)
+            {
+                Console.Out.WriteLine(Usage);
+                return parsed.Has("--help") ? 0 : 125;
+            }
+            using var loggerFactory = LoggerFactory.Create(b =>
+            {
+                b.SetMinimumLevel(debug ? LogLevel.Debug : LogLevel.Warning);
+                b.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; })
+                 .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+            });
+            var global = new GlobalOptions
+            {
+                Paths = SandboxPaths.FromEnvironment(parsed.Value("--root")),
+                Debug = debug,
+                LibvirtUri = parsed.Value("--libvirt-uri")
+                    ?? (Environment.GetEnvironmentVariable("SANDBOX_LIBVIRT_URI") is { Length: > 0 } uri ? uri : "qemu:///system"),
+                LoggerFactory = loggerFactory,
+            };
+            var command = parsed.Positionals[0];
+            var rest = parsed.Positionals.Skip(1).ToArray();
+            return await DispatchAsync(global, command, rest, cts.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            return ReportError(e, debug);
+        }
+    }
+
+    private static Task<int> DispatchAsync(GlobalOptions global, string command, string[] args, CancellationToken ct) => command switch
+    {
+        "run" => RunCommand.ExecuteAsync(global, args, ct),
+        "images" => ImageCommands.ListAsync(global, args, ct),
+        "image" => ImageCommands.ExecuteAsync(global, args, ct),
+        "info" => InfoCommand.ExecuteAsync(global, args, ct),
+        "prune" => PruneCommand.ExecuteAsync(global, args, ct),
+        "help" => Task.FromResult(PrintUsage()),
+        _ => throw new UsageException($"unknown command '{command}' (see 'sandbox --help')"),
+    };
+
+    private static int PrintUsage()
+    {
+        Console.Out.WriteLine(Usage);
+        return 0;
+    }
+
+    /// <summary>One clear line (the chain with --debug); the exit code says what kind of failure it was.</summary>
+    public static int ReportError(Exception e, bool debug)
+    {
+        if (e is OperationCanceledException)
+        {
+            Console.Error.WriteLine("sandbox: interrupted");
+            return 130;
+        }
+        Console.Error.WriteLine("sandbox: " + OneLine(e));
+        if (debug)
+        {
+            for (var inner = e.InnerException; inner is not null; inner = inner.InnerException)
+                Console.Error.WriteLine("  caused by: " + inner.GetType().Name + ": " + inner.Message);
+            Console.Error.WriteLine(e.ToString());
+        }
+        return e is SandboxException se ? se.ExitCode : 125;
+    }
+
+    /// <summary>The message, with the innermost cause appended when it adds something.</summary>
+    public static string OneLine(Exception e)
+    {
+        var message = e.Message.ReplaceLineEndings(" ");
+        var root = e;
+        while (root.InnerException is not null) root = root.InnerException;
+        if (!ReferenceEquals(root, e) && !message.Contains(root.Message, StringComparison.Ordinal))
+            message += ": " + root.Message.ReplaceLineEndings(" ");
+        return message;
+    }
+}

@@ -1,0 +1,180 @@
+using System.Runtime.InteropServices;
+using Sandbox.Core;
+
+namespace Sandbox.Cli;
+
+/// <summary><c>sandbox run [OPTIONS] IMAGE [CMD...]</c>: docker's flags where the concept is the same.</summary>
+public static partial class RunCommand
+{
+    public static readonly OptionSpec[] Specs =
+    [
+        new(false, "--vm"),
+        new(false, "--rm"),
+        new(true, "--name"),
+        new(true, "--env", "-e"),
+        new(true, "--env-file"),
+        new(true, "--workdir", "-w"),
+        new(true, "--user", "-u"),
+        new(true, "--hostname", "-h"),
+        new(true, "--entrypoint"),
+        new(false, "--interactive", "-i"),
+        new(false, "--tty", "-t"),
+        new(true, "--volume", "-v"),
+        new(true, "--memory", "-m"),
+        new(true, "--cpus"),
+        new(true, "--pids-limit"),
+        new(false, "--read-only"),
+        new(true, "--network", "--net"),
+        new(false, "--userns"),
+        new(false, "--timings"),
+        new(false, "--help"),
+    ];
+
+    public const string Usage = """
+        Usage: sandbox run [OPTIONS] IMAGE [CMD...]
+
+          --vm                 Run in a micro-VM (default: a Linux-namespace container)
+          --rm                 Remove the sandbox's writable layer when it exits
+          --name NAME          Name the sandbox
+          -e, --env K=V        Set an environment variable (repeatable)
+          --env-file FILE      Read K=V lines from FILE
+          -w, --workdir DIR    Working directory inside the sandbox
+          -u, --user U[:G]     User and group, by name or number
+          -h, --hostname H     Hostname inside the sandbox
+          --entrypoint CMD     Override the image's ENTRYPOINT
+          -i, --interactive    Keep stdin open
+          -t, --tty            Allocate a terminal
+          -v, --volume H:G[:ro]  Bind-mount host path H at G
+          -m, --memory N       Memory limit (e.g. 64m, 1g)
+          --cpus N             CPU quota (e.g. 0.5, 2)
+          --pids-limit N       Maximum number of processes
+          --read-only          Mount the image's rootfs read-only
+          --network none|host  Network (default none: loopback only)
+          --userns             Map root in the sandbox to an unprivileged host range
+          --timings            Print when each phase was reached, to stderr
+        """;
+
+    public static async Task<int> ExecuteAsync(GlobalOptions global, string[] args, CancellationToken ct)
+    {
+        var parsed = ParsedArgs.Parse(args, Specs, stopAtPositional: true);
+        if (parsed.Has("--help"))
+        {
+            Console.Out.WriteLine(Usage);
+            return 0;
+        }
+        var spec = BuildSpec(parsed);
+        SandboxSpecValidator.Validate(spec);
+
+        await using var runtime = await CreateRuntimeAsync(global, spec.Isolation, ct).ConfigureAwait(false);
+        return await RunAsync(runtime.Runtime, spec, parsed.Has("--timings"), ct).ConfigureAwait(false);
+    }
+
+    public static SandboxSpec BuildSpec(ParsedArgs parsed)
+    {
+        if (parsed.Positionals.Count == 0)
+            throw new UsageException("'sandbox run' needs an image (see 'sandbox run --help')");
+
+        var env = new List<string>();
+        foreach (var file in parsed.Values("--env-file")) env.AddRange(ReadEnvFile(file));
+        foreach (var e in parsed.Values("--env")) env.Add(ExpandEnv(e));
+
+        var network = parsed.Value("--network") switch
+        {
+            null or "none" => NetworkMode.None,
+            "host" => NetworkMode.Host,
+            var other => throw new UsageException($"unsupported network '{other}' (use none or host)"),
+        };
+
+        IReadOnlyList<VolumeMount> volumes;
+        try { volumes = parsed.Values("--volume").Select(VolumeMount.Parse).ToArray(); }
+        catch (ArgumentException e) { throw new UsageException(e.Message); }
+
+        return new SandboxSpec
+        {
+            Image = parsed.Positionals[0],
+            Args = parsed.Positionals.Skip(1).ToArray(),
+            Entrypoint = parsed.Value("--entrypoint") is string ep ? (ep.Length == 0 ? [] : [ep]) : null,
+            Env = env,
+            WorkingDir = parsed.Value("--workdir"),
+            User = parsed.Value("--user"),
+            Hostname = parsed.Value("--hostname"),
+            Name = parsed.Value("--name"),
+            Tty = parsed.Has("--tty"),
+            Interactive = parsed.Has("--interactive"),
+            Volumes = volumes,
+            Network = network,
+            ReadOnlyRootfs = parsed.Has("--read-only"),
+            Remove = parsed.Has("--rm"),
+            UserNamespace = parsed.Has("--userns"),
+            Isolation = parsed.Has("--vm") ? Isolation.Vm : Isolation.Container,
+            Limits = new ResourceLimits(
+                parsed.Value("--memory") is string m ? ParsedArgs.ParseSize("--memory", m) : null,
+                parsed.Value("--cpus") is string c ? ParsedArgs.ParsePositiveDouble("--cpus", c) : null,
+                parsed.Value("--pids-limit") is string p ? ParsedArgs.ParsePositiveLong("--pids-limit", p) : null),
+        };
+    }
+
+    /// <summary>docker's <c>-e NAME</c> (no '=') takes the value from the caller's environment.</summary>
+    private static string ExpandEnv(string entry)
+    {
+        if (entry.Length == 0 || entry[0] == '=')
+            throw new UsageException($"invalid environment variable '{entry}'");
+        if (entry.Contains('=')) return entry;
+        return Environment.GetEnvironmentVariable(entry) is string v ? entry + "=" + v : entry;
+    }
+
+    private static IEnumerable<string> ReadEnvFile(string path)
+    {
+        string[] lines;
+        try { lines = File.ReadAllLines(path); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new UsageException($"cannot read env file '{path}': {e.Message}");
+        }
+        return lines.Select(l => l.Trim()).Where(l => l.Length > 0 && l[0] != '#').Select(ExpandEnv).ToArray();
+    }
+
+    private static async Task<int> RunAsync(ISandboxRuntime runtime, SandboxSpec spec, bool printTimings, CancellationToken ct)
+    {
+        await using var sandbox = await runtime.StartAsync(spec, SandboxStdio.Inherit, ct).ConfigureAwait(false);
+
+        // Ctrl-C, SIGTERM and SIGHUP go to the workload; the run ends when the workload does.
+        var registrations = new List<PosixSignalRegistration>();
+        foreach (var (posix, number) in new[] { (PosixSignal.SIGINT, 2), (PosixSignal.SIGTERM, 15), (PosixSignal.SIGHUP, 1) })
+        {
+            registrations.Add(PosixSignalRegistration.Create(posix, ctx =>
+            {
+                ctx.Cancel = true;
+                _ = sandbox.SignalAsync(number, CancellationToken.None);
+            }));
+        }
+        if (spec.Tty)
+            registrations.Add(PosixSignalRegistration.Create(PosixSignal.SIGWINCH, _1 =>
+            {
+                if (Terminal.TryGetSize(out var rows, out var cols))
+                    _ = sandbox.ResizeTtyAsync(rows, cols, CancellationToken.None);
+            }));
+        try
+        {
+            var status = await sandbox.WaitAsync(ct).ConfigureAwait(false);
+            if (status.OomKilled)
+                Console.Error.WriteLine($"sandbox: {sandbox.Id}: workload killed: out of memory (limit {spec.Limits.MemoryBytes} bytes)");
+            await sandbox.DisposeAsync().ConfigureAwait(false);
+            if (printTimings) PrintTimings(sandbox);
+            return status.ShellCode;
+        }
+        finally
+        {
+            foreach (var r in registrations) r.Dispose();
+        }
+    }
+
+    private static void PrintTimings(ISandbox sandbox)
+    {
+        var line = string.Join("  ", sandbox.Timings.Phases()
+            .Where(p => p.Milliseconds is not null)
+            .Select(p => $"{p.Name} {p.Milliseconds:0.0}ms"));
+        var accel = sandbox.Accelerator is string a ? $" [{a}]" : "";
+        Console.Error.WriteLine($"timings ({sandbox.Isolation.ToString().ToLowerInvariant()}{accel}): {line}");
+    }
+}

@@ -1,0 +1,3 @@
+using Sandbox.Cli;
+
+return await CommandLine.RunAsync(args).ConfigureAwait(false);

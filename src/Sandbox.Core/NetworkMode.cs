@@ -1,0 +1,11 @@
+namespace Sandbox.Core;
+
+/// <summary>How the sandbox reaches the network.</summary>
+public enum NetworkMode
+{
+    /// <summary>A private network namespace with only loopback (up). The default.</summary>
+    None,
+
+    /// <summary>The host's network namespace (containers only).</summary>
+    Host,
+}

@@ -1,0 +1,58 @@
+namespace Sandbox.Core;
+
+/// <summary>The workload as it will be executed: the image config merged with the run's arguments.</summary>
+public sealed record ProcessSpec(
+    IReadOnlyList<string> Argv,
+    IReadOnlyList<string> Env,
+    string WorkingDir,
+    string User)
+{
+    public const string DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+    /// <summary>
+    /// Docker's precedence: an ENTRYPOINT override drops the image's CMD; run arguments replace CMD;
+    /// argv = entrypoint + cmd. Run env wins over image env by key; PATH gets a default when neither sets it.
+    /// </summary>
+    public static ProcessSpec Resolve(ImageConfig image, SandboxSpec spec)
+    {
+        IReadOnlyList<string> entrypoint;
+        IReadOnlyList<string> cmd;
+        if (spec.Entrypoint is not null)
+        {
+            entrypoint = spec.Entrypoint;
+            cmd = spec.Args;
+        }
+        else
+        {
+            entrypoint = image.Entrypoint ?? [];
+            cmd = spec.Args.Count > 0 ? spec.Args : image.Cmd ?? [];
+        }
+        var argv = entrypoint.Concat(cmd).ToArray();
+        if (argv.Length == 0)
+            throw new SandboxException(SandboxFailure.InvalidSpec, $"image '{spec.Image}' has no default command and none was given");
+
+        var env = new List<string>();
+        var index = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var entry in image.Env.Concat(spec.Env))
+        {
+            var key = EnvKey(entry);
+            if (key.Length == 0)
+                throw new SandboxException(SandboxFailure.InvalidSpec, $"invalid environment entry '{entry}'");
+            if (index.TryGetValue(key, out int at)) env[at] = entry;
+            else { index[key] = env.Count; env.Add(entry); }
+        }
+        if (!index.ContainsKey("PATH")) env.Insert(0, "PATH=" + DefaultPath);
+
+        var workDir = spec.WorkingDir ?? (string.IsNullOrEmpty(image.WorkingDir) ? "/" : image.WorkingDir);
+        if (!workDir.StartsWith('/'))
+            throw new SandboxException(SandboxFailure.InvalidSpec, $"working directory '{workDir}' is not absolute");
+        var user = spec.User ?? (string.IsNullOrEmpty(image.User) ? "0" : image.User);
+        return new ProcessSpec(argv, env, workDir, user);
+    }
+
+    private static string EnvKey(string entry)
+    {
+        int eq = entry.IndexOf('=');
+        return eq < 0 ? entry : entry[..eq];
+    }
+}

@@ -1,0 +1,52 @@
+namespace Sandbox.Core;
+
+/// <summary>
+/// Everything needed to start one sandbox. Plain data: validation lives in <see cref="SandboxSpecValidator"/>,
+/// image defaults are merged by <see cref="ProcessSpec.Resolve"/>.
+/// </summary>
+public sealed record SandboxSpec
+{
+    /// <summary>Image reference (<c>name[:tag]</c> or <c>sha256:…</c>) as known to the image store.</summary>
+    public required string Image { get; init; }
+
+    /// <summary>Run arguments after the image name; empty means the image's CMD.</summary>
+    public IReadOnlyList<string> Args { get; init; } = [];
+
+    /// <summary>Overrides the image's ENTRYPOINT when not null (an empty list clears it, as <c>--entrypoint ''</c>).</summary>
+    public IReadOnlyList<string>? Entrypoint { get; init; }
+
+    /// <summary>Extra environment (<c>-e K=V</c>); wins over the image's Env.</summary>
+    public IReadOnlyList<string> Env { get; init; } = [];
+
+    /// <summary>Working directory (<c>-w</c>); null means the image's WorkingDir, else <c>/</c>.</summary>
+    public string? WorkingDir { get; init; }
+
+    /// <summary>User (<c>-u USER[:GROUP]</c>, by name or number); null means the image's User, else root.</summary>
+    public string? User { get; init; }
+
+    public string? Hostname { get; init; }
+
+    /// <summary>Optional name (<c>--name</c>); the sandbox id is used when null.</summary>
+    public string? Name { get; init; }
+
+    public bool Tty { get; init; }
+
+    /// <summary>Keep stdin open (<c>-i</c>); otherwise the workload's stdin is empty.</summary>
+    public bool Interactive { get; init; }
+
+    public ResourceLimits Limits { get; init; } = ResourceLimits.None;
+
+    public IReadOnlyList<VolumeMount> Volumes { get; init; } = [];
+
+    public NetworkMode Network { get; init; } = NetworkMode.None;
+
+    public bool ReadOnlyRootfs { get; init; }
+
+    /// <summary>Remove the sandbox's writable layer when it exits (<c>--rm</c>).</summary>
+    public bool Remove { get; init; }
+
+    /// <summary>Container only: run in a new user namespace with root mapped to an unprivileged host range.</summary>
+    public bool UserNamespace { get; init; }
+
+    public Isolation Isolation { get; init; } = Isolation.Container;
+}

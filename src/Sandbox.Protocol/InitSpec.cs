@@ -1,0 +1,52 @@
+namespace Sandbox.Protocol;
+
+/// <summary>How init was started, which decides how it reaches the new root.</summary>
+public enum InitMode
+{
+    /// <summary>Started by the host in fresh namespaces: mount an overlay of <see cref="InitSpec.Lower"/>, pivot_root.</summary>
+    Container,
+    /// <summary>PID 1 of a guest kernel: mount the root disk, overlay on tmpfs, switch root.</summary>
+    Guest,
+}
+
+/// <summary>Everything sandbox-init needs to build the workload's world and run it. Plain data, sent as JSON.</summary>
+public sealed class InitSpec
+{
+    public InitMode Mode { get; set; }
+
+    /// <summary>The workload's argv; argv[0] is looked up in PATH when it has no slash.</summary>
+    public string[] Argv { get; set; } = [];
+    public string[] Env { get; set; } = [];
+    public string WorkingDir { get; set; } = "/";
+    /// <summary><c>USER[:GROUP]</c>, names resolved in the image's /etc/passwd and /etc/group, or numbers.</summary>
+    public string User { get; set; } = "0";
+    public string Hostname { get; set; } = "sandbox";
+    public bool Tty { get; set; }
+    public ushort TtyRows { get; set; }
+    public ushort TtyColumns { get; set; }
+    /// <summary>Keep stdin open; when false the workload's stdin is /dev/null.</summary>
+    public bool Interactive { get; set; }
+    public bool ReadOnlyRootfs { get; set; }
+
+    /// <summary>Container: the image's unpacked rootfs (overlay lower). Guest: the root block device (e.g. /dev/vda).</summary>
+    public string Lower { get; set; } = "";
+    /// <summary>Container: overlay upper and work dirs on the host. Guest: unused (tmpfs).</summary>
+    public string? Upper { get; set; }
+    public string? Work { get; set; }
+
+    public BindMount[] Mounts { get; set; } = [];
+
+    /// <summary>Bring up loopback (a private network namespace); false when sharing the host's network.</summary>
+    public bool SetupLoopback { get; set; } = true;
+
+    /// <summary>Entries for /etc/hosts beyond localhost and the hostname.</summary>
+    public string[] ExtraHosts { get; set; } = [];
+}
+
+/// <summary>A bind mount from outside the rootfs to a path inside it.</summary>
+public sealed class BindMount
+{
+    public string Source { get; set; } = "";
+    public string Target { get; set; } = "";
+    public bool ReadOnly { get; set; }
+}

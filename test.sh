@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Installs what the tests need, builds, and runs the whole test suite against the real kernel, cgroups and libvirtd.
+set -euo pipefail
+source "$(dirname "$(readlink -f "$0")")/scripts/lib.sh"
+cd "$REPO_ROOT"
+
+ensure_packages "${RUNTIME_PACKAGES[@]}" "${KERNEL_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
+"$REPO_ROOT/scripts/build.sh"
+[ -x "$REPO_ROOT/scripts/start-libvirtd.sh" ] && "$REPO_ROOT/scripts/start-libvirtd.sh"
+
+export SANDBOX_INIT="$OUT/bin/sandbox-init"
+export SANDBOX_CLI="$OUT/bin/sandbox"
+say "running tests"
+dotnet test "$REPO_ROOT/Sandbox.sln" --nologo "$@"
