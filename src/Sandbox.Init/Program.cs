@@ -1,3 +1,7 @@
 // sandbox-init: PID 1 of every sandbox, container or micro-VM. See docs/init.md.
-Console.Error.WriteLine("sandbox-init: not implemented yet");
-return 125;
+// The host starts it as `sandbox-init container ...` inside fresh namespaces; a guest kernel starts it as /init.
+using Sandbox.Init;
+
+return args.Length > 0 && args[0] == "container"
+    ? ContainerBoot.Main(args[1..])
+    : GuestBoot.Main(args);

@@ -1,0 +1,11 @@
+namespace Sandbox.Init;
+
+/// <summary>Init's start inside a container: fresh namespaces made by the host, a socketpair to the host.</summary>
+internal static class ContainerBoot
+{
+    public static int Main(string[] args)
+    {
+        Console.Error.WriteLine("sandbox-init: container mode not implemented yet");
+        return 125;
+    }
+}
