@@ -3,5 +3,5 @@
 using Sandbox.Init;
 
 return args.Length > 0 && args[0] == "container"
-    ? ContainerBoot.Main(args[1..])
-    : GuestBoot.Main(args);
+    ? ContainerBoot.Run(args[1..])
+    : GuestBoot.Run(args);
