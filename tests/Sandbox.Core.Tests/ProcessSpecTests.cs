@@ -1,0 +1,80 @@
+using Sandbox.Core;
+
+namespace Sandbox.Core.Tests;
+
+public class ProcessSpecTests
+{
+    private static readonly ImageConfig Image = new()
+    {
+        Entrypoint = ["/entry"],
+        Cmd = ["--default"],
+        Env = ["PATH=/image/bin", "A=image", "B=image"],
+        WorkingDir = "/srv",
+        User = "app",
+    };
+
+    [Fact]
+    public void NoRunArgumentsUsesEntrypointPlusCmd()
+    {
+        var p = ProcessSpec.Resolve(Image, new SandboxSpec { Image = "x" });
+        Assert.Equal(["/entry", "--default"], p.Argv);
+        Assert.Equal("/srv", p.WorkingDir);
+        Assert.Equal("app", p.User);
+    }
+
+    [Fact]
+    public void RunArgumentsReplaceCmdButKeepEntrypoint()
+    {
+        var p = ProcessSpec.Resolve(Image, new SandboxSpec { Image = "x", Args = ["a", "b"] });
+        Assert.Equal(["/entry", "a", "b"], p.Argv);
+    }
+
+    [Fact]
+    public void EntrypointOverrideDropsImageCmd()
+    {
+        var p = ProcessSpec.Resolve(Image, new SandboxSpec { Image = "x", Entrypoint = ["/bin/sh"] });
+        Assert.Equal(["/bin/sh"], p.Argv);
+        var q = ProcessSpec.Resolve(Image, new SandboxSpec { Image = "x", Entrypoint = [], Args = ["ls"] });
+        Assert.Equal(["ls"], q.Argv);
+    }
+
+    [Fact]
+    public void RunEnvWinsByKeyAndKeepsImageOrder()
+    {
+        var p = ProcessSpec.Resolve(Image, new SandboxSpec { Image = "x", Env = ["B=run", "C=run"] });
+        Assert.Equal(["PATH=/image/bin", "A=image", "B=run", "C=run"], p.Env);
+    }
+
+    [Fact]
+    public void DefaultPathAndRootAndSlashWhenImageSaysNothing()
+    {
+        var p = ProcessSpec.Resolve(new ImageConfig { Cmd = ["sh"] }, new SandboxSpec { Image = "x" });
+        Assert.Equal("PATH=" + ProcessSpec.DefaultPath, p.Env[0]);
+        Assert.Equal("/", p.WorkingDir);
+        Assert.Equal("0", p.User);
+    }
+
+    [Fact]
+    public void RunOptionsOverrideImageWorkdirAndUser()
+    {
+        var p = ProcessSpec.Resolve(Image, new SandboxSpec { Image = "x", WorkingDir = "/tmp", User = "1000:1000" });
+        Assert.Equal("/tmp", p.WorkingDir);
+        Assert.Equal("1000:1000", p.User);
+    }
+
+    [Fact]
+    public void NoCommandAnywhereIsAnInvalidSpec()
+    {
+        var e = Assert.Throws<SandboxException>(() => ProcessSpec.Resolve(ImageConfig.Empty, new SandboxSpec { Image = "scratch" }));
+        Assert.Equal(SandboxFailure.InvalidSpec, e.Reason);
+        Assert.Contains("scratch", e.Message);
+    }
+
+    [Fact]
+    public void EmptyEnvKeyIsRejected()
+    {
+        var e = Assert.Throws<SandboxException>(() =>
+            ProcessSpec.Resolve(Image, new SandboxSpec { Image = "x", Env = ["=oops"] }));
+        Assert.Equal(SandboxFailure.InvalidSpec, e.Reason);
+    }
+}
