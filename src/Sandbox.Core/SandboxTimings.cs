@@ -26,6 +26,42 @@ public sealed class SandboxTimings
     /// <summary>Milliseconds from <see cref="Requested"/> to a mark, or null.</summary>
     public double? SinceRequest(long? mark) => mark is long m ? (m - Requested) / 1e6 : null;
 
+    /// <summary>
+    /// The marks as one machine-readable line (<c>sandbox run --timings-raw</c>), absolute monotonic ns, so a harness
+    /// in another process can relate them to its own clock: <c>sandbox-timings requested=… created=… … accel=tcg</c>.
+    /// </summary>
+    public string ToRawLine(string? accelerator)
+    {
+        static string V(long? v) => v?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "-";
+        return $"sandbox-timings requested={V(Requested)} created={V(Created)} init={V(InitStarted)} exec={V(WorkloadStarted)} " +
+               $"exit={V(WorkloadExited)} gone={V(Destroyed)} accel={accelerator ?? "-"}";
+    }
+
+    /// <summary>Parses a line written by <see cref="ToRawLine"/>; false for any other line.</summary>
+    public static bool TryParseRawLine(string line, out SandboxTimings timings, out string? accelerator)
+    {
+        timings = new SandboxTimings();
+        accelerator = null;
+        if (!line.StartsWith("sandbox-timings ", StringComparison.Ordinal)) return false;
+        foreach (var field in line.Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1))
+        {
+            var kv = field.Split('=', 2);
+            if (kv.Length != 2) return false;
+            long? v = long.TryParse(kv[1], System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out long n) ? n : null;
+            switch (kv[0])
+            {
+                case "requested": timings.Requested = v ?? 0; break;
+                case "created": timings.Created = v; break;
+                case "init": timings.InitStarted = v; break;
+                case "exec": timings.WorkloadStarted = v; break;
+                case "exit": timings.WorkloadExited = v; break;
+                case "gone": timings.Destroyed = v; break;
+                case "accel": accelerator = kv[1] == "-" ? null : kv[1]; break;
+            }
+        }
+        return true;
+    }
+
     public IEnumerable<(string Name, double? Milliseconds)> Phases()
     {
         yield return ("created", SinceRequest(Created));

@@ -27,6 +27,7 @@ public static partial class RunCommand
         new(true, "--network", "--net"),
         new(false, "--userns"),
         new(false, "--timings"),
+        new(false, "--timings-raw"),
         new(false, "--help"),
     ];
 
@@ -52,6 +53,7 @@ public static partial class RunCommand
           --network none|host  Network (default none: loopback only)
           --userns             Map root in the sandbox to an unprivileged host range
           --timings            Print when each phase was reached, to stderr
+          --timings-raw        The same as one machine-readable line (monotonic ns), for harnesses
         """;
 
     public static async Task<int> ExecuteAsync(GlobalOptions global, string[] args, CancellationToken ct)
@@ -66,7 +68,8 @@ public static partial class RunCommand
         SandboxSpecValidator.Validate(spec);
 
         await using var runtime = await CreateRuntimeAsync(global, spec.Isolation, ct).ConfigureAwait(false);
-        return await RunAsync(runtime.Runtime, spec, parsed.Has("--timings"), ct).ConfigureAwait(false);
+        var timings = parsed.Has("--timings-raw") ? TimingsOutput.Raw : parsed.Has("--timings") ? TimingsOutput.Human : TimingsOutput.None;
+        return await RunAsync(runtime.Runtime, spec, timings, ct).ConfigureAwait(false);
     }
 
     public static SandboxSpec BuildSpec(ParsedArgs parsed)
@@ -134,7 +137,9 @@ public static partial class RunCommand
         return lines.Select(l => l.Trim()).Where(l => l.Length > 0 && l[0] != '#').Select(ExpandEnv).ToArray();
     }
 
-    private static async Task<int> RunAsync(ISandboxRuntime runtime, SandboxSpec spec, bool printTimings, CancellationToken ct)
+    private enum TimingsOutput { None, Human, Raw }
+
+    private static async Task<int> RunAsync(ISandboxRuntime runtime, SandboxSpec spec, TimingsOutput timings, CancellationToken ct)
     {
         await using var sandbox = await runtime.StartAsync(spec, SandboxStdio.Inherit, ct).ConfigureAwait(false);
 
@@ -160,7 +165,8 @@ public static partial class RunCommand
             if (status.OomKilled)
                 Console.Error.WriteLine($"sandbox: {sandbox.Id}: workload killed: out of memory (limit {spec.Limits.MemoryBytes} bytes)");
             await sandbox.DisposeAsync().ConfigureAwait(false);
-            if (printTimings) PrintTimings(sandbox);
+            if (timings == TimingsOutput.Human) PrintTimings(sandbox);
+            if (timings == TimingsOutput.Raw) Console.Error.WriteLine(sandbox.Timings.ToRawLine(sandbox.Accelerator));
             return status.ShellCode;
         }
         finally

@@ -1,0 +1,91 @@
+using Sandbox.Core;
+
+namespace Sandbox.Benchmarking.Subjects;
+
+/// <summary>
+/// Sandbox itself, driven the way a user drives it: the <c>sandbox run --rm</c> binary, container or <c>--vm</c>.
+/// Marks come from <c>--timings-raw</c> (absolute monotonic ns), so init and exec are placed on the harness's clock.
+/// </summary>
+public sealed class CliSubject(string cliPath, string root, string image, Isolation isolation, string? libvirtUri) : IBenchSubject
+{
+    public const string ReadyMarker = "sandbox-bench-ready";
+
+    public string Name => isolation == Isolation.Vm ? "sandbox --vm" : "sandbox (container)";
+
+    public string Description => $"`{Path.GetFileName(cliPath)} run --rm{(isolation == Isolation.Vm ? " --vm" : "")} {image} true` (NativeAOT CLI)";
+
+    public Task PrepareAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    private List<string> Args(params string[] workload)
+    {
+        var args = new List<string> { "--root", root };
+        if (libvirtUri is not null) args.AddRange(["--libvirt-uri", libvirtUri]);
+        args.AddRange(["run", "--rm", "--timings-raw"]);
+        if (isolation == Isolation.Vm) args.Add("--vm");
+        args.Add(image);
+        args.AddRange(workload);
+        return args;
+    }
+
+    public async Task<BootSample> RunOnceAsync(int iteration, CancellationToken cancellationToken)
+    {
+        await using var p = ChildProcess.Start(cliPath, Args("true"));
+        var (code, exited) = await p.WaitAsync(TimeSpan.FromSeconds(60), cancellationToken).ConfigureAwait(false);
+        if (code != 0) throw new InvalidOperationException($"exit code {code}: {LastLine(p.Stderr)}");
+        var raw = p.Stderr.Split('\n').FirstOrDefault(l => l.StartsWith("sandbox-timings ", StringComparison.Ordinal));
+        SandboxTimings? t = null;
+        string? accel = null;
+        if (raw is not null && SandboxTimings.TryParseRawLine(raw.Trim(), out var parsed, out accel)) t = parsed;
+        double? Ms(long? mark) => mark is long m && m > 0 ? (m - p.StartedNs) / 1e6 : null;
+        return new BootSample(Name, iteration, Ms(t?.InitStarted), Ms(t?.WorkloadStarted), (exited - p.StartedNs) / 1e6, Ms(t?.Destroyed), accel);
+    }
+
+    public async Task<IIdleSandbox> StartIdleAsync(int index, CancellationToken cancellationToken)
+    {
+        var p = ChildProcess.Start(cliPath, Args("sh", "-c", $"echo {ReadyMarker}; exec sleep 100000"), ReadyMarker);
+        try
+        {
+            await p.WaitForMarkerAsync(TimeSpan.FromSeconds(120), cancellationToken).ConfigureAwait(false);
+            return new Idle(p, isolation);
+        }
+        catch
+        {
+            await p.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private static string LastLine(string s) => s.TrimEnd().Split('\n').LastOrDefault() ?? "";
+
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+    private sealed class Idle(ChildProcess process, Isolation isolation) : IIdleSandbox
+    {
+        public FootprintSample Measure()
+        {
+            var tree = Pss.Tree(process.Pid);
+            if (isolation == Isolation.Container)
+            {
+                // The workload (sleep) is charged to its cgroup; every other process in the tree is runtime.
+                int workload = tree.FirstOrDefault(p => Comm(p) == "sleep");
+                long runtime = tree.Where(p => p != workload).Sum(Pss.OfProcess);
+                return new FootprintSample("sandbox (container)", CgroupMemory.OfProcess(workload), runtime, null,
+                    $"PSS of {string.Join(" + ", tree.Where(p => p != workload).Select(Comm))}; workload = cgroup memory");
+            }
+            // libvirt daemonizes qemu: it is not in our tree. Count the qemu of every sandbox domain (one when idle).
+            var qemus = QemuProcesses.OfSandboxDomains();
+            long cli = tree.Sum(Pss.OfProcess);
+            long qemu = qemus.Sum(Pss.OfProcess);
+            return new FootprintSample("sandbox --vm", 0, cli + qemu, null,
+                $"PSS of the CLI ({cli >> 20} MiB) + {qemus.Count} qemu ({qemu >> 20} MiB); libvirtd is shared and not counted");
+        }
+
+        private static string Comm(int pid)
+        {
+            try { return File.ReadAllText($"/proc/{pid}/comm").Trim(); }
+            catch (IOException) { return "?"; }
+        }
+
+        public ValueTask DisposeAsync() => process.DisposeAsync();
+    }
+}
