@@ -6,6 +6,7 @@ cd "$REPO_ROOT"
 
 ensure_packages "${RUNTIME_PACKAGES[@]}" "${KERNEL_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
 "$REPO_ROOT/scripts/build.sh"
+"$REPO_ROOT/bench/fetch-stock-kernel.sh"   # the stock-kernel peer the benchmark tests boot
 [ -x "$REPO_ROOT/scripts/start-libvirtd.sh" ] && "$REPO_ROOT/scripts/start-libvirtd.sh"
 
 export SANDBOX_INIT="$OUT/bin/sandbox-init"
