@@ -19,6 +19,7 @@ public static partial class CommandLine
           image rm NAME                  Remove an image
           info                           Show what this host can run
           prune                          Remove what crashed sandboxes left behind
+          bench [IMAGE] [OPTIONS]        Measure both backends and their peers (runc, plain qemu)
 
         Global options:
           --root DIR          State directory (default /var/lib/sandbox, or $SANDBOX_ROOT)
@@ -69,6 +70,7 @@ public static partial class CommandLine
         "image" => ImageCommands.ExecuteAsync(global, args, ct),
         "info" => InfoCommand.ExecuteAsync(global, args, ct),
         "prune" => PruneCommand.ExecuteAsync(global, args, ct),
+        "bench" => BenchCommand.ExecuteAsync(global, args, ct),
         "help" => Task.FromResult(PrintUsage()),
         _ => throw new UsageException($"unknown command '{command}' (see 'sandbox --help')"),
     };

@@ -12,6 +12,10 @@ public static partial class RunCommand
         public ValueTask DisposeAsync() => owner?.DisposeAsync() ?? ValueTask.CompletedTask;
     }
 
+    /// <summary>The image store every command shares (imports, runs, bench).</summary>
+    public static IImageProvider CreateImageProvider(GlobalOptions global) =>
+        throw new SandboxException(SandboxFailure.BackendUnavailable, "the image store is not available in this build yet");
+
     public static Task<RuntimeLease> CreateRuntimeAsync(GlobalOptions global, Isolation isolation, CancellationToken ct) =>
         isolation switch
         {
