@@ -11,7 +11,8 @@ public static class InfoCommand
         var sb = new StringBuilder();
         sb.AppendLine($"Host kernel:   {File.ReadAllText("/proc/sys/kernel/osrelease").Trim()}");
         sb.AppendLine($"Cgroups:       {CgroupModeText()}");
-        sb.AppendLine($"Store:         {global.Paths.Root}");
+        var store = new Images.ImageStore(global.Paths, global.LoggerFactory);
+        sb.AppendLine($"Store:         {global.Paths.Root} ({store.GetStoreSize() / 1048576.0:0.0} MiB)");
         Console.Out.Write(sb.ToString());
         return Task.FromResult(0);
     }

@@ -13,8 +13,7 @@ public static partial class RunCommand
     }
 
     /// <summary>The image store every command shares (imports, runs, bench).</summary>
-    public static IImageProvider CreateImageProvider(GlobalOptions global) =>
-        throw new SandboxException(SandboxFailure.BackendUnavailable, "the image store is not available in this build yet");
+    public static IImageProvider CreateImageProvider(GlobalOptions global) => new Images.ImageStore(global.Paths, global.LoggerFactory);
 
     public static Task<RuntimeLease> CreateRuntimeAsync(GlobalOptions global, Isolation isolation, CancellationToken ct) =>
         isolation switch
