@@ -89,7 +89,14 @@ public sealed partial class ImageStore
         using var work = TempWorkspace.Create(_layout, "erofs");
         var tmp = Path.Combine(work.Path, "image.erofs");
         var watch = Stopwatch.StartNew();
-        await ErofsImageWriter.WriteAsync(rootfs, tmp, ct).ConfigureAwait(false);
+        try
+        {
+            await ErofsImageWriter.WriteAsync(rootfs, tmp, ct).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException and not SandboxException)
+        {
+            throw new SandboxException(SandboxFailure.Image, $"cannot build the EROFS image of {Digests.Short(digest)}: {e.Message}", e);
+        }
         Directory.CreateDirectory(_layout.ErofsDir);
         File.Move(tmp, target, overwrite: false);
         ImagesLog.ErofsBuilt(_logger, digest, target, watch.ElapsedMilliseconds);

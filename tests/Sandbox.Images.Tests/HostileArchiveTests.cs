@@ -94,18 +94,23 @@ public sealed class HostileArchiveTests : IDisposable
     [Fact]
     public async Task Write_through_relative_symlink_lands_inside()
     {
-        // evil -> ../../../../.. resolves to the rootfs itself, so evil/etc/pwned is the rootfs's /etc/pwned.
-        var (rootfs, error) = await Import(new TarBuilder().Dir("etc/").Symlink("evil", "../../../../../../..").File("evil/etc/pwned", "x").ToArray());
+        // evil -> ../../../../.. resolves to the rootfs itself, so evil/<outside>/pwned is the rootfs's copy of that
+        // path. (Aimed at the sentinel, never at host files: a regression must not damage the machine running tests.)
+        var inside = _outside.TrimStart('/');
+        var (rootfs, error) = await Import(new TarBuilder().Dir(inside + "/").Symlink("evil", "../../../../../../..")
+            .File("evil/" + inside + "/pwned", "x").ToArray());
         Assert.Null(error);
-        Assert.Equal("x", File.ReadAllText(Path.Combine(rootfs!, "etc/pwned")));
+        Assert.Equal("x", File.ReadAllText(Path.Combine(rootfs!, inside, "pwned")));
     }
 
     [Fact]
-    public async Task Symlink_to_host_etc_then_write_stays_in_rootfs()
+    public async Task Absolute_symlink_to_an_existing_path_then_write_stays_in_rootfs()
     {
-        var (rootfs, error) = await Import(new TarBuilder().Dir("etc/").Symlink("hostetc", "/etc").File("hostetc/passwd", "owned\n").ToArray());
+        // The same path exists in the rootfs and on the host: the write must land in the rootfs's copy.
+        var inside = _outside.TrimStart('/');
+        var (rootfs, error) = await Import(new TarBuilder().Dir(inside + "/").Symlink("hostdir", _outside).File("hostdir/secret", "owned\n").ToArray());
         Assert.Null(error);
-        Assert.Equal("owned\n", File.ReadAllText(Path.Combine(rootfs!, "etc/passwd")));
+        Assert.Equal("owned\n", File.ReadAllText(Path.Combine(rootfs!, inside, "secret")));
     }
 
     [Fact]
@@ -129,11 +134,12 @@ public sealed class HostileArchiveTests : IDisposable
     [Fact]
     public async Task Symlinked_parent_directory_from_earlier_layer_is_contained()
     {
+        var inside = _outside.TrimStart('/') + "/victim-dir";
         var (rootfs, error) = await Import(
-            new TarBuilder().Dir("real/").Symlink("parent", "/real").ToArray(),
+            new TarBuilder().Dir(inside + "/").Symlink("parent", _outside + "/victim-dir").ToArray(),
             new TarBuilder().Dir("parent/sub/").File("parent/sub/f", "inside").ToArray());
         Assert.Null(error);
-        Assert.Equal("inside", File.ReadAllText(Path.Combine(rootfs!, "real/sub/f")));
+        Assert.Equal("inside", File.ReadAllText(Path.Combine(rootfs!, inside, "sub/f")));
     }
 
     [Fact]

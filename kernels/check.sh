@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Boots the built guest kernel under qemu (-M microvm, TCG) with a tiny busybox initramfs and checks:
+#   the boot marker on ttyS0, `nproc` with -smp 2, a virtio-serial port (named, and writable to the host),
+#   and a virtio-blk disk holding an EROFS image that the guest mounts and reads.
+# Usage: kernels/check.sh [--image EROFS_IMAGE_WITH_/hello]   (default: one made here with mkfs.erofs)
+# Kernel: $SANDBOX_KERNEL, else <cache>/current/vmlinux (built by kernels/build.sh when missing).
+set -euo pipefail
+source "$(dirname "$(readlink -f "$0")")/../scripts/lib.sh"
+
+IMAGE=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --image) IMAGE="$(readlink -f "$2")"; shift 2 ;;
+    *) die "kernels/check.sh: unknown argument $1" ;;
+  esac
+done
+
+CACHE="${SANDBOX_KERNEL_CACHE:-$OUT/kernel}"
+KERNEL="${SANDBOX_KERNEL:-$CACHE/current/vmlinux}"
+if [ ! -f "$KERNEL" ] && [ -z "${SANDBOX_KERNEL:-}" ]; then
+  "$REPO_ROOT/kernels/build.sh"
+fi
+[ -f "$KERNEL" ] || die "no guest kernel at $KERNEL"
+command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing (package qemu-system-x86)"
+[ -x /bin/busybox ] || die "/bin/busybox missing (package busybox-static)"
+
+WORK=$(mktemp -d /tmp/sandbox-kernel-check.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+
+# --- the tiny initramfs: static busybox and an /init that reports what the guest sees, then reboots
+mkdir -p "$WORK/initramfs/bin" "$WORK/initramfs/proc" "$WORK/initramfs/sys" "$WORK/initramfs/dev" "$WORK/initramfs/mnt"
+cp /bin/busybox "$WORK/initramfs/bin/busybox"
+cat >"$WORK/initramfs/init" <<'INIT'
+#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+echo "SANDBOX-CHECK: booted $(uname -r)"
+echo "SANDBOX-CHECK: nproc=$(nproc)"
+for p in /sys/class/virtio-ports/*; do
+  [ -e "$p/name" ] && echo "SANDBOX-CHECK: vport $(basename "$p") name=$(cat "$p/name")"
+done
+[ -c /dev/vport0p1 ] && echo "hello over virtio-serial" >/dev/vport0p1
+if [ -b /dev/vda ] && mount -t erofs -o ro /dev/vda /mnt; then
+  echo "SANDBOX-CHECK: erofs $(cat /mnt/hello)"
+  umount /mnt
+fi
+echo "SANDBOX-CHECK: done"
+reboot -f
+INIT
+chmod 755 "$WORK/initramfs/init"
+(cd "$WORK/initramfs" && find . | cpio -o -H newc --quiet | gzip -1 >"$WORK/initramfs.cpio.gz")
+
+# --- the EROFS disk
+if [ -z "$IMAGE" ]; then
+  mkdir -p "$WORK/disk"
+  echo "hello from an erofs disk" >"$WORK/disk/hello"
+  mkfs.erofs --quiet "$WORK/disk.erofs" "$WORK/disk" >/dev/null
+  IMAGE="$WORK/disk.erofs"
+fi
+
+TSC_KHZ=$(awk -F: '/^cpu MHz/ { printf "%d", $2 * 1000; exit }' /proc/cpuinfo)
+say "kernel check: booting $KERNEL (microvm, TCG, -smp 2, virtio-serial + virtio-blk)"
+START=$(date +%s%N)
+set +e
+timeout 120 qemu-system-x86_64 \
+  -M microvm,x-option-roms=off,isa-serial=on,rtc=on -accel tcg -cpu max -m 128 -smp 2 \
+  -kernel "$KERNEL" -initrd "$WORK/initramfs.cpio.gz" \
+  -append "console=ttyS0 reboot=t panic=-1 tsc_early_khz=$TSC_KHZ quiet" \
+  -nodefaults -no-user-config -nographic -no-reboot -serial stdio \
+  -device virtio-serial-device -chardev file,id=host0,path="$WORK/from-guest.txt" \
+  -device virtserialport,chardev=host0,name=org.sandbox.check \
+  -drive id=disk0,file="$IMAGE",format=raw,if=none,readonly=on -device virtio-blk-device,drive=disk0 \
+  </dev/null >"$WORK/console.txt" 2>&1
+rc=$?
+set -e
+ELAPSED_MS=$(( ($(date +%s%N) - START) / 1000000 ))
+
+failures=()
+expect() { grep -qF -- "$1" "$WORK/console.txt" || failures+=("$2"); }
+[ $rc -eq 0 ] || failures+=("qemu exited $rc (124 = timed out)")
+expect "SANDBOX-CHECK: booted" "no boot marker on ttyS0"
+expect "SANDBOX-CHECK: nproc=2" "nproc is not 2 with -smp 2"
+expect "name=org.sandbox.check" "no virtio-serial port named org.sandbox.check in /sys/class/virtio-ports"
+grep -qF "hello over virtio-serial" "$WORK/from-guest.txt" 2>/dev/null || failures+=("nothing reached the host over virtio-serial")
+expect "SANDBOX-CHECK: erofs hello from an erofs disk" "the EROFS disk did not mount or read in the guest"
+expect "SANDBOX-CHECK: done" "init did not finish"
+
+if [ ${#failures[@]} -gt 0 ]; then
+  echo "--- guest console" >&2
+  tail -n 40 "$WORK/console.txt" >&2
+  printf 'kernel check FAILED: %s\n' "${failures[@]}" >&2
+  exit 1
+fi
+grep -F "SANDBOX-CHECK:" "$WORK/console.txt" | sed 's/^/  /' >&2
+say "kernel check passed in ${ELAPSED_MS} ms"
