@@ -24,6 +24,12 @@ done
 [ "$(id -u)" -eq 0 ] || die "libvirtd is not running and only root can start it"
 
 mkdir -p "$LOGDIR" /run/libvirt
+# What Debian's udev rule does on a systemd host. With /dev/kvm root-only, libvirt probes qemu with KVM (as root) but
+# then finds KVM unusable for its qemu user, calls its capability cache outdated and re-probes qemu (1-2 s) on every
+# API call, domain creation included.
+if [ -c /dev/kvm ] && getent group kvm >/dev/null; then
+  chgrp kvm /dev/kvm && chmod 0660 /dev/kvm
+fi
 say "starting virtlogd and libvirtd"
 
 # virtlogd: libvirt hands qemu's stdout/stderr to it. Its own pid file makes a second start a no-op.
