@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using Sandbox.Interop.Libc;
 using Sandbox.Protocol;
 
 namespace Sandbox.Init;
@@ -10,12 +10,12 @@ namespace Sandbox.Init;
 /// <see cref="Workload"/>, and reset the machine (the domain's on_reboot is destroy, the kernel's <c>reboot=t</c>
 /// makes the reset a triple fault, which is quicker than an ACPI-less power-off that would only halt).
 /// </summary>
-internal static partial class GuestBoot
+internal static class GuestBoot
 {
     /// <summary>The virtio-serial port's name; the host's domain XML uses the same.</summary>
     public const string PortName = "org.sandbox.init.0";
 
-    /// <summary>Where the root disk, the scratch tmpfs and the workload's root are mounted before the switch.</summary>
+    // Where the root disk, the scratch tmpfs and the workload's root are mounted before the switch (on the initramfs).
     private const string LowerDir = "/sandbox/lower";
     private const string ScratchDir = "/sandbox/scratch";
     private const string NewRoot = "/sandbox/root";
@@ -23,18 +23,16 @@ internal static partial class GuestBoot
     public static int Run(string[] args)
     {
         // Init's first instruction, as near as managed code gets to it.
-        long started = MonotonicNs();
+        long started = Processes.MonotonicNs();
         int code = 125;
         try
         {
             MountKernelFileSystems();
-            using var port = VirtioPort.Open(PortName);
-            var writer = new FrameWriter(port);
-            var reader = new FrameReader(port);
-            writer.Write(MessageType.Hello, Payload.Int64(MonotonicNs()));
-            writer.Write(MessageType.Mark, new MarkMessage(MarkKind.InitStarted, started).Encode());
+            var channel = VirtioPort.Open(PortName);
+            channel.Send(MessageType.Hello, Payload.Int64(Processes.MonotonicNs()));
+            channel.SendMark(MarkKind.InitStarted, started);
 
-            var first = reader.Read() ?? throw new ProtocolException("host closed the channel before Start");
+            var first = channel.Read() ?? throw new ProtocolException("the host closed the channel before Start");
             if (first.Type != MessageType.Start)
                 throw new ProtocolException($"expected Start, got {first.Type}");
             var spec = Payload.ReadSpec(first.Payload);
@@ -42,12 +40,12 @@ internal static partial class GuestBoot
             {
                 MountRoot(spec);
             }
-            catch (Exception e)
+            catch (InitSetupException e)
             {
-                writer.Write(MessageType.Error, new ErrorMessage(InitFailure.Rootfs, (e as GuestSyscallException)?.Errno ?? 0, e.Message).Encode());
-                throw;
+                channel.SendError(e.Failure, e.Errno, e.Message);
+                return e.ExitCode;
             }
-            code = Workload.Run(spec, new InitChannel(port, reader, writer), NewRoot, RootSwitch.MoveAndChroot, StdioMode.Channel);
+            code = Workload.Run(spec, channel, NewRoot, RootSwitch.MoveAndChroot, StdioMode.Channel);
         }
         catch (Exception e)
         {
@@ -56,32 +54,44 @@ internal static partial class GuestBoot
         }
         finally
         {
-            Reset();
+            try { Machine.Restart(); }
+            catch (ErrnoException e) { Console.Error.WriteLine($"sandbox-init: {e.Message}"); }
         }
         return code;
     }
 
-    internal static long MonotonicNs() => (long)(Stopwatch.GetTimestamp() * (1_000_000_000.0 / Stopwatch.Frequency));
-
     private static void MountKernelFileSystems()
     {
-        Mount("devtmpfs", "/dev", "devtmpfs", MsNoSuid, "mode=0755");
-        Mount("proc", "/proc", "proc", MsNoSuid | MsNoDev | MsNoExec, null);
-        Mount("sysfs", "/sys", "sysfs", MsNoSuid | MsNoDev | MsNoExec, null);
+        Directory.CreateDirectory("/dev");
+        Mounts.Mount("devtmpfs", "/dev", "devtmpfs", Mounts.MS_NOSUID, "mode=0755");
+        Directory.CreateDirectory("/proc");
+        Mounts.Mount("proc", "/proc", "proc", Mounts.MS_NOSUID | Mounts.MS_NODEV | Mounts.MS_NOEXEC);
+        Directory.CreateDirectory("/sys");
+        Mounts.Mount("sysfs", "/sys", "sysfs", Mounts.MS_NOSUID | Mounts.MS_NODEV | Mounts.MS_NOEXEC);
     }
 
     /// <summary>The image's EROFS disk read-only, a tmpfs for this run's writes, and an overlay of both.</summary>
     private static void MountRoot(InitSpec spec)
     {
         var disk = string.IsNullOrEmpty(spec.Lower) ? "/dev/vda" : spec.Lower;
-        Directory.CreateDirectory(LowerDir);
-        Directory.CreateDirectory(ScratchDir);
-        Directory.CreateDirectory(NewRoot);
-        Mount(disk, LowerDir, "erofs", MsRdOnly, null);
-        Mount("scratch", ScratchDir, "tmpfs", MsNoSuid | MsNoDev, "mode=0755");
-        Directory.CreateDirectory(ScratchDir + "/upper");
-        Directory.CreateDirectory(ScratchDir + "/work");
-        Mount("overlay", NewRoot, "overlay", spec.ReadOnlyRootfs ? MsRdOnly : 0,
-            $"lowerdir={LowerDir},upperdir={ScratchDir}/upper,workdir={ScratchDir}/work");
+        Workload.Try(InitFailure.Rootfs, $"mount the root disk {disk}", () =>
+        {
+            Directory.CreateDirectory(LowerDir);
+            Mounts.Mount(disk, LowerDir, "erofs", Mounts.MS_RDONLY);
+        });
+        Workload.Try(InitFailure.Rootfs, "mount the scratch tmpfs", () =>
+        {
+            Directory.CreateDirectory(ScratchDir);
+            Mounts.Mount("scratch", ScratchDir, "tmpfs", Mounts.MS_NOSUID | Mounts.MS_NODEV, "mode=0755");
+            Directory.CreateDirectory(ScratchDir + "/upper");
+            Directory.CreateDirectory(ScratchDir + "/work");
+        });
+        // Read-only runs (--read-only) are made so by Workload, as in a container.
+        Workload.Try(InitFailure.Rootfs, "mount the root overlay", () =>
+        {
+            Directory.CreateDirectory(NewRoot);
+            Mounts.Mount("overlay", NewRoot, "overlay", 0,
+                $"lowerdir={LowerDir},upperdir={ScratchDir}/upper,workdir={ScratchDir}/work");
+        });
     }
 }
