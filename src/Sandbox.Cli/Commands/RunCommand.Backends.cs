@@ -17,7 +17,20 @@ public static partial class RunCommand
         {
             Isolation.Container => throw new SandboxException(SandboxFailure.BackendUnavailable,
                 "the container backend is not available in this build yet"),
-            _ => throw new SandboxException(SandboxFailure.BackendUnavailable,
-                "the micro-VM backend (--vm) is not available in this build yet"),
+            _ => Task.FromResult(CreateMicroVmRuntime(global)),
         };
+
+    /// <summary>
+    /// The micro-VM backend: the guest kernel from SANDBOX_KERNEL or out/kernel/current beside this binary's out/bin,
+    /// the initramfs next to this binary. The libvirt connection opens on the first run (one clear error when no
+    /// daemon answers) and closes with the lease, which also destroys any domain still held (AUTODESTROY).
+    /// </summary>
+    private static RuntimeLease CreateMicroVmRuntime(GlobalOptions global)
+    {
+        var guest = MicroVm.GuestArtifacts.Locate(AppContext.BaseDirectory);
+        var store = new Images.ImageStore(global.Paths, global.LoggerFactory);
+        var runtime = new MicroVm.MicroVmRuntime(global.Paths, store, global.LoggerFactory, global.LibvirtUri,
+            guest.KernelPath, guest.InitramfsPath);
+        return new RuntimeLease(runtime, runtime);
+    }
 }
