@@ -200,7 +200,9 @@ public sealed class MicroVmSandbox : ISandbox
         await _destroy.ConfigureAwait(false);
         _stop.Cancel();
         await _guest.DisposeAsync().ConfigureAwait(false);
-        try { await Task.WhenAll(_frames, _stdin).ConfigureAwait(false); }
+        // Not the stdin pump: it may sit in a read(2) of the caller's terminal that no token interrupts; it ends
+        // with its next read, writing to a closed channel.
+        try { await _frames.ConfigureAwait(false); }
         catch (Exception e) when (e is OperationCanceledException or IOException) { }
         _image.Dispose();
         _stop.Dispose();
