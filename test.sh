@@ -7,6 +7,8 @@ cd "$REPO_ROOT"
 ensure_packages "${RUNTIME_PACKAGES[@]}" "${KERNEL_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
 "$REPO_ROOT/scripts/build.sh"
 [ -x "$REPO_ROOT/scripts/start-libvirtd.sh" ] && "$REPO_ROOT/scripts/start-libvirtd.sh"
+# The micro-VM tests boot the guest kernel (cached after the first build).
+[ -x "$REPO_ROOT/kernels/build.sh" ] && "$REPO_ROOT/kernels/build.sh"
 
 export SANDBOX_INIT="$OUT/bin/sandbox-init"
 export SANDBOX_CLI="$OUT/bin/sandbox"
