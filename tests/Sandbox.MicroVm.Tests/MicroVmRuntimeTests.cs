@@ -41,12 +41,12 @@ public sealed class MicroVmRuntimeTests(VmFixture vm)
     [Fact]
     public async Task Stderr_env_cwd_and_image_files()
     {
-        var r = await vm.RunAsync(VmFixture.Busybox("sh", "-c", "echo to-stderr >&2; echo $FOO; pwd; cat /etc/message") with
+        var r = await vm.RunAsync(VmFixture.Busybox("sh", "-c", "echo to-stderr >&2; echo $FOO; pwd; cat /etc/hostname") with
         {
             Env = ["FOO=bar"],
             WorkingDir = "/tmp",
         });
-        Assert.Equal("bar\n/tmp\nhello from the image\n", r.Stdout);
+        Assert.Equal("bar\n/tmp\nsandbox\n", r.Stdout);
         Assert.Equal("to-stderr\n", r.Stderr);
     }
 

@@ -6,28 +6,28 @@ using Xunit;
 
 namespace Sandbox.MicroVm.Tests;
 
-/// <summary>One temp store root, one busybox EROFS image and one runtime (one KVM probe) for all VM tests.</summary>
+/// <summary>One temp store (the real image store, its built-in busybox image and its EROFS disk) and one runtime (one KVM probe) for all VM tests.</summary>
 public sealed class VmFixture : IAsyncLifetime
 {
-    private BusyboxErofsImage? _image;
+    private Images.ImageStore? _store;
 
     public string Root { get; } = Path.Combine(Path.GetTempPath(), "sandbox-vmtest-" + Guid.NewGuid().ToString("N")[..8]);
     public SandboxPaths Paths => new(Root);
     public MicroVmRuntime Runtime { get; private set; } = null!;
-    public IImageProvider ImageProvider => _image!;
+    public IImageProvider ImageProvider => _store!;
     public ILoggerFactory LoggerFactory { get; } = NullLoggerFactory.Instance;
 
     public Task InitializeAsync()
     {
         TestEnvironment.RequireGuest();
         Directory.CreateDirectory(Root);
-        _image = new BusyboxErofsImage(Root);
+        _store = new Images.ImageStore(Paths, LoggerFactory);
         Runtime = NewRuntime(TestEnvironment.LibvirtUri);
         return Task.CompletedTask;
     }
 
     public MicroVmRuntime NewRuntime(string uri) =>
-        new(Paths, _image!, LoggerFactory, uri, TestEnvironment.KernelPath, TestEnvironment.InitramfsPath);
+        new(Paths, _store!, LoggerFactory, uri, TestEnvironment.KernelPath, TestEnvironment.InitramfsPath);
 
     public async Task<RunResult> RunAsync(SandboxSpec spec, string? stdin = null, MicroVmRuntime? runtime = null)
     {
@@ -55,7 +55,6 @@ public sealed class VmFixture : IAsyncLifetime
     public async Task DisposeAsync()
     {
         await Runtime.DisposeAsync();
-        _image?.Dispose();
         Directory.Delete(Root, recursive: true);
     }
 }
