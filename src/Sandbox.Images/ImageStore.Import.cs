@@ -58,11 +58,7 @@ public sealed partial class ImageStore
         }
         var digest = image.ManifestDigest!;
 
-        var reference = requestedName
-            ?? image.SourceNames.Select(n => ImageReference.TryParse(n, out var r, out _) ? r : null).FirstOrDefault(r => r is not null)
-            ?? (image.SourceNames.FirstOrDefault(n => ImageReference.TryParse("x:" + n, out _, out _)) is { } tagOnly
-                ? ImageReference.FromFileName(path, tagOnly)
-                : ImageReference.FromFileName(path));
+        var reference = requestedName ?? NameFromSource(image, path);
 
         // Commit: blobs, then the rootfs, then the index entry that makes the image visible.
         cancellationToken.ThrowIfCancellationRequested();
@@ -84,6 +80,20 @@ public sealed partial class ImageStore
         var manifest = ReadStoredManifest(digest, out _);
         var config = ReadStoredConfig(manifest, digest, out _);
         return new ImageSummary(reference.Name, reference.Tag, digest, SizeOf(manifest), config.Created ?? now);
+    }
+
+    /// <summary>
+    /// The name an import gets without <c>--name</c>: a full reference the source carries (docker's RepoTags, a ref
+    /// name like <c>example.com/app:1</c>); a bare OCI ref name (<c>v1</c>) is a tag of the file's name, as skopeo and
+    /// umoci use it; else the file's name with tag latest.
+    /// </summary>
+    private static ImageReference NameFromSource(StagedImage image, string path)
+    {
+        foreach (var n in image.SourceNames)
+            if ((n.Contains(':') || n.Contains('/')) && ImageReference.TryParse(n, out var r, out _)) return r!;
+        foreach (var n in image.SourceNames)
+            if (!n.Contains(':') && !n.Contains('/') && ImageReference.TryParse("x:" + n, out _, out _)) return ImageReference.FromFileName(path, n);
+        return ImageReference.FromFileName(path);
     }
 
     private StagedImage Stage(ImportSourceKind kind, string path, string? refName, TempWorkspace work, StagedBlobs blobs, CancellationToken ct)

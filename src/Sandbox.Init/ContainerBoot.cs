@@ -17,13 +17,14 @@ internal static class ContainerBoot
     {
         long started = Processes.MonotonicNs();
         var stdio = StdioMode.Inherited;
-        string? rootfs = null;
+        string? rootfs = null, idmappedLower = null;
         for (int i = 0; i + 1 < args.Length; i += 2)
         {
             switch (args[i])
             {
                 case "--stdio": stdio = args[i + 1] == "channel" ? StdioMode.Channel : StdioMode.Inherited; break;
                 case "--rootfs": rootfs = args[i + 1]; break;
+                case "--idmapped-lower": idmappedLower = args[i + 1]; break;
             }
         }
         var input = new FileStream(new SafeFileHandle(ControlFd, ownsHandle: false), FileAccess.Read, 0);
@@ -54,8 +55,21 @@ internal static class ContainerBoot
             if (rootfs is null) throw new InitSetupException(InitFailure.Spec, "no --rootfs given");
             // Nothing we mount may propagate back to the host.
             Workload.Try(InitFailure.Rootfs, "make / private", () => Mounts.Mount(null, "/", null, Mounts.MS_REC | Mounts.MS_PRIVATE));
+            var lower = spec.Lower;
+            if (idmappedLower is not null)
+            {
+                // User namespace: the host sent the image rootfs as a detached mount idmapped into our namespace, so
+                // its root-owned files are root-owned in here too (overlayfs accepts idmapped lower layers).
+                Workload.Try(InitFailure.Rootfs, "attach the idmapped image rootfs", () =>
+                {
+                    var received = Sockets.ReceiveFd(channel.FdSocket!) ?? throw new IOException("the host sent no idmapped mount");
+                    using var tree = received.Fd;
+                    Mounts.MoveMount(tree, idmappedLower);
+                });
+                lower = idmappedLower;
+            }
             Workload.Try(InitFailure.Rootfs, $"mount the overlay at {rootfs}", () =>
-                Mounts.Mount("overlay", rootfs, "overlay", 0, $"lowerdir={Escape(spec.Lower)},upperdir={Escape(spec.Upper!)},workdir={Escape(spec.Work!)}"));
+                Mounts.Mount("overlay", rootfs, "overlay", 0, $"lowerdir={Escape(lower)},upperdir={Escape(spec.Upper!)},workdir={Escape(spec.Work!)}"));
         }
         catch (InitSetupException e)
         {

@@ -111,9 +111,10 @@ internal static class Rootfs
     {
         Workload.Try(InitFailure.Rootfs, "write /etc/hostname, /etc/hosts, /etc/resolv.conf", () =>
         {
-            var staging = Path.Combine(Path.GetDirectoryName(root.TrimEnd('/'))!, $".etc-{Processes.GetPid()}-{Environment.TickCount64}");
+            // Staged on the sandbox's fresh /dev tmpfs and unlinked after binding: the binds keep the files, and
+            // nothing outside the new root (perhaps not writable, e.g. from a user namespace) is touched.
+            var staging = Path.Combine(root, "dev", $".etc-{Environment.TickCount64}");
             Directory.CreateDirectory(staging);
-            Mount("tmpfs", staging, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755,size=64k");
             try
             {
                 var hosts = new System.Text.StringBuilder();
@@ -145,9 +146,7 @@ internal static class Rootfs
             }
             finally
             {
-                // The binds keep the files alive; the staging mount itself is not needed any more.
-                TryUnmount(staging);
-                try { Directory.Delete(staging); } catch (IOException) { }
+                try { Directory.Delete(staging, recursive: true); } catch (IOException) { }
             }
         });
     }

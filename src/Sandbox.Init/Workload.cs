@@ -37,7 +37,8 @@ public static partial class Workload
             streams = Stdio.Open(spec, channel, stdio);
             var path = CommandPath.Resolve(spec.Argv, env, spec.WorkingDir);
 
-            channel.SendMark(MarkKind.WorkloadStarted, Processes.MonotonicNs());
+            // Timed just before the fork+exec, reported once the exec succeeded (a failure is an Error frame instead).
+            long execAt = Processes.MonotonicNs();
             int pid;
             try
             {
@@ -65,6 +66,7 @@ public static partial class Workload
             {
                 throw ExecFailure(spec.Argv[0], e);
             }
+            channel.SendMark(MarkKind.WorkloadStarted, execAt);
             streams.CloseChildEnds();
             return Supervise(pid, channel, streams);
         }

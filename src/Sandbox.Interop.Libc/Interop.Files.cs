@@ -113,7 +113,7 @@ public static partial class Files
         ulong* set = stackalloc ulong[16];
         set[0] = mask;
         if (pthread_sigmask(0 /* SIG_BLOCK */, set, null) != 0) throw new ErrnoException(22, "pthread_sigmask");
-        int fd = signalfd(-1, set, 8, O_CLOEXEC | O_NONBLOCK);
+        int fd = signalfd(-1, set, O_CLOEXEC | O_NONBLOCK);
         if (fd < 0) throw ErrnoException.FromLastError("signalfd");
         return new SafeFd(fd);
     }
@@ -173,6 +173,14 @@ public static partial class Files
         return ioctl(fd, 0x5401 /* TCGETS */, termios) == 0;
     }
 
+    public static void Chown(string path, uint uid, uint gid)
+    {
+        if (chown(path, uid, gid) != 0) throw ErrnoException.FromLastError("chown", path);
+    }
+
+    [LibraryImport(Libraries.LibC, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int chown(string path, uint uid, uint gid);
+
     [LibraryImport(Libraries.LibC, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int open(string path, int flags, int mode);
 
@@ -198,7 +206,7 @@ public static partial class Files
     private static unsafe partial int pthread_sigmask(int how, ulong* set, ulong* old);
 
     [LibraryImport(Libraries.LibC, SetLastError = true)]
-    private static unsafe partial int signalfd(int fd, ulong* mask, nuint size, int flags);
+    private static unsafe partial int signalfd(int fd, ulong* mask, int flags);
 
     [LibraryImport(Libraries.LibC, SetLastError = true)]
     private static unsafe partial int ioctl(int fd, ulong request, void* arg);

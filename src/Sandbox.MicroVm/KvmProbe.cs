@@ -66,8 +66,7 @@ public static class KvmProbe
             return new Result(Accelerator.Tcg, "libvirt offers no kvm domains", false);
 
         var id = "kvmprobe-" + SandboxId.New();
-        var runDir = Path.Combine(paths.Run, id);
-        Directory.CreateDirectory(runDir);
+        var runDir = VmRunDirectory.Create(paths, id);
         var definition = new DomainDefinition
         {
             Name = "sandbox-" + id,

@@ -59,7 +59,7 @@ public sealed class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
                     $"cannot reach libvirt at {LibvirtUri} (is libvirtd running? scripts/start-libvirtd.sh starts it): {e.Message}", e);
             }
             // Domains of sandboxes that died without their connection closing (libvirtd restarted meanwhile).
-            try { await Task.Run(() => StaleDomainReaper.Reap(_connection, _log), cancellationToken).ConfigureAwait(false); }
+            try { await Task.Run(() => StaleDomainReaper.Reap(_connection, _paths, _log), cancellationToken).ConfigureAwait(false); }
             catch (LibvirtException e) { MicroVmLog.CleanupFailed(_log, "stale domains", e.Message); }
             return _connection;
         }
@@ -102,8 +102,7 @@ public sealed class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
         {
             var process = ProcessSpec.Resolve(image.Config, spec);
             var id = SandboxId.New();
-            var runDir = Path.Combine(_paths.Run, id);
-            Directory.CreateDirectory(runDir);
+            var runDir = VmRunDirectory.Create(_paths, id);
             var definition = new DomainDefinition
             {
                 Name = MicroVmSandbox.FormatId(id),

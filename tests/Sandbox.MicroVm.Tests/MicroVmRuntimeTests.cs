@@ -95,7 +95,7 @@ public sealed class MicroVmRuntimeTests(VmFixture vm)
         Assert.Equal(SandboxFailure.BootTimeout, e.Reason);
         Assert.Contains("did not boot within", e.Message);
         Assert.Empty(VmFixture.SandboxDomains());
-        Assert.DoesNotContain(Directory.EnumerateDirectories(vm.Paths.Run), d => !Path.GetFileName(d).StartsWith("kvmprobe", StringComparison.Ordinal));
+        Assert.DoesNotContain(Directory.EnumerateDirectories(VmRunDirectory.Parent(vm.Paths)), d => !Path.GetFileName(d).StartsWith("kvmprobe", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -128,7 +128,7 @@ public sealed class MicroVmRuntimeTests(VmFixture vm)
             Assert.Equal(ExitStatus.Exited(0), r.Status);
         }
         Assert.Empty(VmFixture.SandboxDomains());
-        Assert.Empty(Directory.EnumerateFileSystemEntries(vm.Paths.Run));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(VmRunDirectory.Parent(vm.Paths)));
         Assert.Equal(logsBefore, LibvirtLogs());
     }
 

@@ -15,8 +15,9 @@ public static partial class RunCommand
     public static Task<RuntimeLease> CreateRuntimeAsync(GlobalOptions global, Isolation isolation, CancellationToken ct) =>
         isolation switch
         {
-            Isolation.Container => throw new SandboxException(SandboxFailure.BackendUnavailable,
-                "the container backend is not available in this build yet"),
+            Isolation.Container => Task.FromResult(new RuntimeLease(new Container.ContainerRuntime(
+                global.Paths, new Images.ImageStore(global.Paths, global.LoggerFactory), global.LoggerFactory,
+                Container.ContainerRuntime.DefaultInitPath()))),
             _ => Task.FromResult(CreateMicroVmRuntime(global)),
         };
 
