@@ -1,11 +1,97 @@
+using Sandbox.Interop.Libc;
+using Sandbox.Protocol;
+
 namespace Sandbox.Init;
 
-/// <summary>Init's start as PID 1 of a micro-VM's guest kernel: a virtio-serial port to the host.</summary>
+/// <summary>
+/// Init's start as PID 1 of a micro-VM's guest kernel (see docs/microvm.md, "Boot path"). The initramfs holds only this
+/// binary and its libraries. Steps: mount /dev /proc /sys, open the virtio-serial port named <see cref="PortName"/>,
+/// say Hello, read Start, mount the root disk read-only with a tmpfs overlay on top, hand over to the shared
+/// <see cref="Workload"/>, and reset the machine (the domain's on_reboot is destroy, the kernel's <c>reboot=t</c>
+/// makes the reset a triple fault, which is quicker than an ACPI-less power-off that would only halt).
+/// </summary>
 internal static class GuestBoot
 {
+    /// <summary>The virtio-serial port's name; the host's domain XML uses the same.</summary>
+    public const string PortName = "org.sandbox.init.0";
+
+    // Where the root disk, the scratch tmpfs and the workload's root are mounted before the switch (on the initramfs).
+    private const string LowerDir = "/sandbox/lower";
+    private const string ScratchDir = "/sandbox/scratch";
+    private const string NewRoot = "/sandbox/root";
+
     public static int Run(string[] args)
     {
-        Console.Error.WriteLine("sandbox-init: guest mode not implemented yet");
-        return 125;
+        // Init's first instruction, as near as managed code gets to it.
+        long started = Processes.MonotonicNs();
+        int code = 125;
+        try
+        {
+            MountKernelFileSystems();
+            var channel = VirtioPort.Open(PortName);
+            channel.Send(MessageType.Hello, Payload.Int64(Processes.MonotonicNs()));
+            channel.SendMark(MarkKind.InitStarted, started);
+
+            var first = channel.Read() ?? throw new ProtocolException("the host closed the channel before Start");
+            if (first.Type != MessageType.Start)
+                throw new ProtocolException($"expected Start, got {first.Type}");
+            var spec = Payload.ReadSpec(first.Payload);
+            try
+            {
+                MountRoot(spec);
+            }
+            catch (InitSetupException e)
+            {
+                channel.SendError(e.Failure, e.Errno, e.Message);
+                return e.ExitCode;
+            }
+            code = Workload.Run(spec, channel, NewRoot, RootSwitch.MoveAndChroot, StdioMode.Channel);
+        }
+        catch (Exception e)
+        {
+            // The console is the serial log the host keeps for boot-failure diagnostics.
+            Console.Error.WriteLine($"sandbox-init: {e.Message}");
+        }
+        finally
+        {
+            try { Machine.Restart(); }
+            catch (ErrnoException e) { Console.Error.WriteLine($"sandbox-init: {e.Message}"); }
+        }
+        return code;
+    }
+
+    private static void MountKernelFileSystems()
+    {
+        Directory.CreateDirectory("/dev");
+        Mounts.Mount("devtmpfs", "/dev", "devtmpfs", Mounts.MS_NOSUID, "mode=0755");
+        Directory.CreateDirectory("/proc");
+        Mounts.Mount("proc", "/proc", "proc", Mounts.MS_NOSUID | Mounts.MS_NODEV | Mounts.MS_NOEXEC);
+        Directory.CreateDirectory("/sys");
+        Mounts.Mount("sysfs", "/sys", "sysfs", Mounts.MS_NOSUID | Mounts.MS_NODEV | Mounts.MS_NOEXEC);
+    }
+
+    /// <summary>The image's EROFS disk read-only, a tmpfs for this run's writes, and an overlay of both.</summary>
+    private static void MountRoot(InitSpec spec)
+    {
+        var disk = string.IsNullOrEmpty(spec.Lower) ? "/dev/vda" : spec.Lower;
+        Workload.Try(InitFailure.Rootfs, $"mount the root disk {disk}", () =>
+        {
+            Directory.CreateDirectory(LowerDir);
+            Mounts.Mount(disk, LowerDir, "erofs", Mounts.MS_RDONLY);
+        });
+        Workload.Try(InitFailure.Rootfs, "mount the scratch tmpfs", () =>
+        {
+            Directory.CreateDirectory(ScratchDir);
+            Mounts.Mount("scratch", ScratchDir, "tmpfs", Mounts.MS_NOSUID | Mounts.MS_NODEV, "mode=0755");
+            Directory.CreateDirectory(ScratchDir + "/upper");
+            Directory.CreateDirectory(ScratchDir + "/work");
+        });
+        // Read-only runs (--read-only) are made so by Workload, as in a container.
+        Workload.Try(InitFailure.Rootfs, "mount the root overlay", () =>
+        {
+            Directory.CreateDirectory(NewRoot);
+            Mounts.Mount("overlay", NewRoot, "overlay", 0,
+                $"lowerdir={LowerDir},upperdir={ScratchDir}/upper,workdir={ScratchDir}/work");
+        });
     }
 }

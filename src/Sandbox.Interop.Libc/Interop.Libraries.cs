@@ -4,4 +4,7 @@ namespace Sandbox.Interop.Libc;
 internal static class Libraries
 {
     public const string LibC = "libc";
+
+    /// <summary>Our C shim (native/sandbox_native.c): everything that runs between fork/clone and execve.</summary>
+    public const string SandboxNative = "libsandboxnative";
 }

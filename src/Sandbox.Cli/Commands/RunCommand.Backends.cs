@@ -18,9 +18,22 @@ public static partial class RunCommand
     public static Task<RuntimeLease> CreateRuntimeAsync(GlobalOptions global, Isolation isolation, CancellationToken ct) =>
         isolation switch
         {
-            Isolation.Container => throw new SandboxException(SandboxFailure.BackendUnavailable,
-                "the container backend is not available in this build yet"),
-            _ => throw new SandboxException(SandboxFailure.BackendUnavailable,
-                "the micro-VM backend (--vm) is not available in this build yet"),
+            Isolation.Container => Task.FromResult(new RuntimeLease(new Container.ContainerRuntime(
+                global.Paths, CreateImageProvider(global), global.LoggerFactory,
+                Container.ContainerRuntime.DefaultInitPath()))),
+            _ => Task.FromResult(CreateMicroVmRuntime(global)),
         };
+
+    /// <summary>
+    /// The micro-VM backend: the guest kernel from SANDBOX_KERNEL or out/kernel/current beside this binary's out/bin,
+    /// the initramfs next to this binary. The libvirt connection opens on the first run (one clear error when no
+    /// daemon answers) and closes with the lease, which also destroys any domain still held (AUTODESTROY).
+    /// </summary>
+    private static RuntimeLease CreateMicroVmRuntime(GlobalOptions global)
+    {
+        var guest = MicroVm.GuestArtifacts.Locate(AppContext.BaseDirectory);
+        var runtime = new MicroVm.MicroVmRuntime(global.Paths, CreateImageProvider(global), global.LoggerFactory, global.LibvirtUri,
+            guest.KernelPath, guest.InitramfsPath);
+        return new RuntimeLease(runtime, runtime);
+    }
 }

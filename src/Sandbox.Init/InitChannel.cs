@@ -1,0 +1,81 @@
+using Sandbox.Protocol;
+
+namespace Sandbox.Init;
+
+/// <summary>
+/// Init's end of the host ↔ init protocol: frames over a byte stream (a socketpair in a container, a virtio-serial
+/// port in a guest). Writes are thread-safe. Reads happen on one background thread once <see cref="StartReceiving"/>
+/// is called, so the supervisor's poll loop only sees a wake-up fd.
+/// </summary>
+public sealed class InitChannel
+{
+    private readonly FrameReader _reader;
+    private readonly FrameWriter _writer;
+    private readonly Queue<Frame?> _received = new();
+    private Interop.Libc.SafeFd? _wake;
+
+    public InitChannel(Stream stream) : this(stream, stream) { }
+
+    /// <summary>Separate read and write streams (e.g. two FileStreams over one fd).</summary>
+    public InitChannel(Stream input, Stream output)
+    {
+        _reader = new FrameReader(input);
+        _writer = new FrameWriter(output);
+    }
+
+    /// <summary>
+    /// Container only: a unix socket for passing fds to the host (the pty master with <c>-t</c>), as runc's
+    /// console socket. Null in a guest.
+    /// </summary>
+    public Interop.Libc.SafeFd? FdSocket { get; init; }
+
+    /// <summary>Reads one frame synchronously (used before supervision starts, e.g. for the Start frame).</summary>
+    public Frame? Read() => _reader.Read();
+
+    public void Send(MessageType type, ReadOnlySpan<byte> payload)
+    {
+        try { _writer.Write(type, payload); }
+        catch (IOException) { /* the host is gone; init notices through end of stream and tears down */ }
+    }
+
+    public void SendMark(MarkKind kind, long monotonicNs) => Send(MessageType.Mark, new MarkMessage(kind, monotonicNs).Encode());
+
+    public void SendError(InitFailure failure, int errno, string message) =>
+        Send(MessageType.Error, new ErrorMessage(failure, errno, message).Encode());
+
+    /// <summary>Starts the reader thread; <see cref="WakeFd"/> becomes readable whenever frames are queued.</summary>
+    public void StartReceiving()
+    {
+        if (_wake is not null) return;
+        _wake = Interop.Libc.Files.EventFd();
+        var thread = new Thread(ReceiveLoop) { IsBackground = true, Name = "init-channel" };
+        thread.Start();
+    }
+
+    public Interop.Libc.SafeFd WakeFd => _wake ?? throw new InvalidOperationException("receiving not started");
+
+    /// <summary>Takes the frames received so far; a null entry means the host end closed (or broke the protocol).</summary>
+    public List<Frame?> Drain()
+    {
+        Interop.Libc.Files.EventFdDrain(WakeFd);
+        lock (_received)
+        {
+            var list = new List<Frame?>(_received);
+            _received.Clear();
+            return list;
+        }
+    }
+
+    private void ReceiveLoop()
+    {
+        while (true)
+        {
+            Frame? frame;
+            try { frame = _reader.Read(); }
+            catch (Exception e) when (e is IOException or ProtocolException or ObjectDisposedException) { frame = null; }
+            lock (_received) _received.Enqueue(frame);
+            Interop.Libc.Files.EventFdSignal(_wake!);
+            if (frame is null) return;
+        }
+    }
+}

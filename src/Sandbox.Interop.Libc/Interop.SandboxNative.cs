@@ -1,0 +1,209 @@
+using System.Runtime.InteropServices;
+
+namespace Sandbox.Interop.Libc;
+
+/// <summary>
+/// The C shim (native/sandbox_native.c): the clone-and-exec of sandbox-init into new namespaces (host side) and the
+/// fork-and-exec of the sandboxed workload (init side). No managed code runs in those children.
+/// </summary>
+public static partial class SandboxNative
+{
+    public const ulong CLONE_NEWNS = 0x00020000, CLONE_NEWCGROUP = 0x02000000, CLONE_NEWUTS = 0x04000000,
+        CLONE_NEWIPC = 0x08000000, CLONE_NEWUSER = 0x10000000, CLONE_NEWPID = 0x20000000, CLONE_NEWNET = 0x40000000;
+
+    [StructLayout(LayoutKind.Sequential)]
+    private unsafe struct SpawnArgs
+    {
+        public byte* Path;
+        public byte** Argv;
+        public byte** Envp;
+        public fixed int Fds[5];
+        public int FdCount;
+        public ulong CloneFlags;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    private unsafe struct ExecArgs
+    {
+        public byte* Path;
+        public byte** Argv;
+        public byte** Envp;
+        public byte* Cwd;
+        public fixed int Stdio[3];
+        public int Tty;
+        public uint Uid;
+        public uint Gid;
+        public int NGroups;
+        public uint* Groups;
+        public ulong CapBounding;
+        public ulong CapEffective;
+        public int NoNewPrivs;
+        public int OomScoreAdj;
+        public ushort SeccompLen;
+        public ulong* Seccomp;
+    }
+
+    /// <summary>
+    /// Clones a child into new namespaces; it waits until <see cref="SpawnedInit.Release"/> before it execs
+    /// <paramref name="path"/>. <paramref name="fds"/> become the child's fds 0..n-1 (null: closed).
+    /// </summary>
+    public static unsafe SpawnedInit SpawnInit(string path, IReadOnlyList<string> argv, IReadOnlyList<string> env,
+        IReadOnlyList<SafeFd?> fds, ulong cloneFlags)
+    {
+        if (fds.Count > 5) throw new ArgumentException("at most 5 fds", nameof(fds));
+        using var strings = new NativeStrings();
+        var args = new SpawnArgs
+        {
+            Path = strings.Add(path),
+            Argv = strings.AddArray(argv),
+            Envp = strings.AddArray(env),
+            FdCount = fds.Count,
+            CloneFlags = cloneFlags,
+        };
+        for (int i = 0; i < fds.Count; i++) args.Fds[i] = fds[i]?.Fd ?? -1;
+        int pidfd, releaseFd, reportFd;
+        int pid = sbx_spawn_init(&args, &pidfd, &releaseFd, &reportFd);
+        if (pid < 0) throw ErrnoException.FromLastError("clone", path);
+        GC.KeepAlive(fds);
+        return new SpawnedInit(pid, new SafeFd(pidfd), new SafeFd(releaseFd), new SafeFd(reportFd));
+    }
+
+    /// <summary>What the workload child must become before it execs.</summary>
+    public sealed class WorkloadLaunch
+    {
+        public required string Path { get; init; }
+        public required IReadOnlyList<string> Argv { get; init; }
+        public required IReadOnlyList<string> Env { get; init; }
+        public string? WorkingDir { get; init; }
+        public required SafeFd Stdin { get; init; }
+        public required SafeFd Stdout { get; init; }
+        public required SafeFd Stderr { get; init; }
+        public bool Tty { get; init; }
+        public uint Uid { get; init; }
+        public uint Gid { get; init; }
+        public IReadOnlyList<uint> Groups { get; init; } = [];
+        public ulong CapBounding { get; init; }
+        public ulong CapEffective { get; init; }
+        public bool NoNewPrivs { get; init; } = true;
+        public int? OomScoreAdj { get; init; }
+        /// <summary>Classic BPF instructions (struct sock_filter as u64 each); empty: no filter.</summary>
+        public ulong[] Seccomp { get; init; } = [];
+    }
+
+    /// <summary>Steps of the workload child, as reported when one fails.</summary>
+    public enum ExecStep
+    {
+        Fork = 0, Setsid = 1, Tty, Stdio, Bounding, Groups, Gid, Uid, Caps, Ambient, NoNewPrivs, WorkingDir, Seccomp, Exec, OomScore,
+    }
+
+    public sealed class ExecException(ExecStep step, int errno)
+        : Exception($"{step}: {ErrnoException.Describe(errno)}")
+    {
+        public ExecStep Step { get; } = step;
+        public int Errno { get; } = errno;
+    }
+
+    /// <summary>Forks and execs the workload; returns its pid once execve succeeded.</summary>
+    public static unsafe int ExecWorkload(WorkloadLaunch launch)
+    {
+        using var strings = new NativeStrings();
+        var groups = launch.Groups.ToArray();
+        var filter = launch.Seccomp;
+        if (filter.Length > ushort.MaxValue) throw new ArgumentException("seccomp program too long");
+        int pid, step, err;
+        fixed (uint* g = groups)
+        fixed (ulong* f = filter)
+        {
+            var args = new ExecArgs
+            {
+                Path = strings.Add(launch.Path),
+                Argv = strings.AddArray(launch.Argv),
+                Envp = strings.AddArray(launch.Env),
+                Cwd = launch.WorkingDir is null ? null : strings.Add(launch.WorkingDir),
+                Tty = launch.Tty ? 1 : 0,
+                Uid = launch.Uid,
+                Gid = launch.Gid,
+                NGroups = groups.Length,
+                Groups = g,
+                CapBounding = launch.CapBounding,
+                CapEffective = launch.CapEffective,
+                NoNewPrivs = launch.NoNewPrivs ? 1 : 0,
+                OomScoreAdj = launch.OomScoreAdj ?? int.MinValue,
+                SeccompLen = (ushort)filter.Length,
+                Seccomp = filter.Length == 0 ? null : f,
+            };
+            args.Stdio[0] = launch.Stdin.Fd;
+            args.Stdio[1] = launch.Stdout.Fd;
+            args.Stdio[2] = launch.Stderr.Fd;
+            pid = sbx_exec_workload(&args, &step, &err);
+        }
+        GC.KeepAlive(launch);
+        if (pid < 0) throw new ExecException((ExecStep)step, err);
+        return pid;
+    }
+
+    /// <summary>A cloned child paused before its exec of sandbox-init.</summary>
+    public sealed class SpawnedInit(int pid, SafeFd pidfd, SafeFd releaseFd, SafeFd reportFd) : IDisposable
+    {
+        public int Pid { get; } = pid;
+        public SafeFd Pidfd { get; } = pidfd;
+
+        /// <summary>Lets the child exec sandbox-init; throws with the failed step if it could not.</summary>
+        public unsafe void Release()
+        {
+            int err;
+            int step = sbx_release((int)releaseFd.DangerousGetHandle(), (int)reportFd.DangerousGetHandle(), &err);
+            // sbx_release closed both fds.
+            releaseFd.SetHandleAsInvalid();
+            reportFd.SetHandleAsInvalid();
+            if (step != 0)
+            {
+                string what = step switch { 1 => "sync", 2 => "setresuid in the user namespace", 3 => "fd set-up", 4 => "unshare(CLONE_NEWCGROUP)", _ => "execve" };
+                throw new ErrnoException(err, what, "sandbox-init child");
+            }
+        }
+
+        public void Dispose()
+        {
+            releaseFd.Dispose();
+            reportFd.Dispose();
+            Pidfd.Dispose();
+        }
+    }
+
+    /// <summary>UTF-8 copies of strings in unmanaged memory, freed together.</summary>
+    private sealed unsafe class NativeStrings : IDisposable
+    {
+        private readonly List<nint> _blocks = [];
+
+        public byte* Add(string s)
+        {
+            var p = Marshal.StringToCoTaskMemUTF8(s);
+            _blocks.Add(p);
+            return (byte*)p;
+        }
+
+        public byte** AddArray(IReadOnlyList<string> items)
+        {
+            var p = (byte**)Marshal.AllocCoTaskMem((items.Count + 1) * sizeof(nint));
+            _blocks.Add((nint)p);
+            for (int i = 0; i < items.Count; i++) p[i] = Add(items[i]);
+            p[items.Count] = null;
+            return p;
+        }
+
+        public void Dispose()
+        {
+            foreach (var b in _blocks) Marshal.FreeCoTaskMem(b);
+        }
+    }
+
+    [LibraryImport(Libraries.SandboxNative, SetLastError = true)]
+    private static unsafe partial int sbx_spawn_init(SpawnArgs* args, int* pidfd, int* releaseFd, int* reportFd);
+
+    [LibraryImport(Libraries.SandboxNative)]
+    private static unsafe partial int sbx_release(int releaseFd, int reportFd, int* err);
+
+    [LibraryImport(Libraries.SandboxNative)]
+    private static unsafe partial int sbx_exec_workload(ExecArgs* args, int* step, int* err);
+}

@@ -1,0 +1,308 @@
+// sandbox_native: the only code that runs between fork/clone and execve.
+//
+// A .NET process is multithreaded from its first instruction, so managed code after a bare fork() is unsafe (locks
+// held by other threads, GC state) and unshare(CLONE_NEWUSER) fails with EINVAL. Everything a child does before
+// execve therefore lives here, and uses only raw system calls and async-signal-safe libc wrappers: no malloc, no
+// stdio, no locks. The parent-side halves are ordinary C called through P/Invoke. See docs/process-model.md.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+#ifndef PR_CAP_AMBIENT
+#define PR_CAP_AMBIENT 47
+#define PR_CAP_AMBIENT_CLEAR_ALL 4
+#endif
+
+#define SBX_EXPORT __attribute__((visibility("default")))
+
+// ---------------------------------------------------------------------------------------------------------------
+// Helpers usable in a child (async-signal-safe).
+
+static int move_fds_high(int *fds, int n)
+{
+    // dup every wanted fd above the target range first, so dup2 onto 0..n-1 never clobbers a later source.
+    for (int i = 0; i < n; i++) {
+        if (fds[i] < 0) continue;
+        int high = fcntl(fds[i], F_DUPFD_CLOEXEC, 64);
+        if (high < 0) return -1;
+        fds[i] = high;
+    }
+    for (int i = 0; i < n; i++) {
+        if (fds[i] < 0) continue;
+        if (dup2(fds[i], i) < 0) return -1; // dup2 clears FD_CLOEXEC on the target
+    }
+    return 0;
+}
+
+static void reset_signals(void)
+{
+    // The runtime installed handlers and ignores SIGPIPE; execve keeps ignored signals ignored, so reset everything.
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < 65; sig++) {
+        if (sig == SIGKILL || sig == SIGSTOP) continue;
+        sigaction(sig, &sa, NULL); // errors for the reserved realtime signals are harmless
+    }
+}
+
+static void write_all(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return;
+        p += n;
+        len -= (size_t)n;
+    }
+}
+
+static int read_full(int fd, void *buf, size_t len)
+{
+    char *p = buf;
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = read(fd, p + done, len - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        done += (size_t)n;
+    }
+    return (int)done;
+}
+
+// A child's failure report: which step failed and its errno.
+struct sbx_failure {
+    int32_t step;
+    int32_t err;
+};
+
+static _Noreturn void fail_child(int report_fd, int step)
+{
+    struct sbx_failure f = { step, errno };
+    write_all(report_fd, &f, sizeof f);
+    _exit(125);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Host side: clone straight into new namespaces and exec sandbox-init.
+
+struct sbx_spawn_args {
+    const char *path;          // sandbox-init
+    char *const *argv;
+    char *const *envp;
+    int32_t fds[5];            // become the child's fds 0..4 (-1: that number stays closed)
+    int32_t fd_count;
+    uint64_t clone_flags;      // CLONE_NEW* (CLONE_NEWCGROUP is applied after the release, see below)
+};
+
+// Steps reported by the init child.
+enum { SPAWN_SYNC = 1, SPAWN_IDS, SPAWN_FDS, SPAWN_CGROUPNS, SPAWN_EXEC };
+
+// Clones a child in new namespaces. The child waits on a pipe until the parent has placed it in its cgroups and
+// written its uid/gid maps (sbx_release), then enters a new cgroup namespace (so its cgroup root is the sandbox's
+// cgroup) and execs sandbox-init. Returns the pid, or -1 with errno; *pidfd gets a pidfd for the child,
+// *release_fd the write end of the sync pipe, *report_fd the read end of the child's failure pipe.
+SBX_EXPORT int sbx_spawn_init(const struct sbx_spawn_args *a, int *pidfd, int *release_fd, int *report_fd)
+{
+    int sync[2], report[2];
+    if (pipe2(sync, O_CLOEXEC) < 0) return -1;
+    if (pipe2(report, O_CLOEXEC) < 0) {
+        int e = errno;
+        close(sync[0]); close(sync[1]);
+        errno = e;
+        return -1;
+    }
+    int wants_cgroupns = (a->clone_flags & CLONE_NEWCGROUP) != 0;
+    uint64_t flags = (a->clone_flags & ~(uint64_t)CLONE_NEWCGROUP) | CLONE_PIDFD | SIGCHLD;
+    int child_pidfd = -1;
+    // Raw clone (no CLONE_VM): a fork-like copy in new namespaces. glibc's fork() would run atfork handlers; this
+    // does not. clone with CLONE_NEWUSER is allowed from a multithreaded process (unshare is not).
+    long pid = syscall(SYS_clone, (unsigned long)flags, NULL, &child_pidfd, NULL, 0UL);
+    if (pid < 0) {
+        int e = errno;
+        close(sync[0]); close(sync[1]); close(report[0]); close(report[1]);
+        errno = e;
+        return -1;
+    }
+    if (pid == 0) {
+        // Child: single-threaded copy of the parent. Raw system calls only from here on.
+        close(sync[1]);
+        close(report[0]);
+        char go;
+        if (read_full(sync[0], &go, 1) != 1) _exit(125); // parent gave up or died: leave quietly
+        close(sync[0]);
+        if (a->clone_flags & CLONE_NEWUSER) {
+            // Become root of the new user namespace so execve keeps the namespace's capabilities.
+            if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) fail_child(report[1], SPAWN_IDS);
+            if (setgroups(0, NULL) < 0) fail_child(report[1], SPAWN_IDS);
+        }
+        if (wants_cgroupns && unshare(CLONE_NEWCGROUP) < 0) fail_child(report[1], SPAWN_CGROUPNS);
+        int fds[5];
+        int n = a->fd_count > 5 ? 5 : a->fd_count;
+        for (int i = 0; i < n; i++) fds[i] = a->fds[i];
+        if (move_fds_high(fds, n) < 0) fail_child(report[1], SPAWN_FDS);
+        for (int i = 0; i < n; i++) if (fds[i] < 0) close(i);
+        // Everything else the runtime had open must not leak into the sandbox.
+        if (syscall(SYS_close_range, (unsigned)n, ~0U, CLOSE_RANGE_CLOEXEC) < 0) fail_child(report[1], SPAWN_FDS);
+        reset_signals();
+        // sandbox-init reaps with a signalfd: it starts with SIGCHLD blocked in every thread it will create.
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGCHLD);
+        sigprocmask(SIG_SETMASK, &set, NULL);
+        execve(a->path, a->argv, a->envp);
+        fail_child(report[1], SPAWN_EXEC);
+    }
+    close(sync[0]);
+    close(report[1]);
+    *pidfd = child_pidfd;
+    *release_fd = sync[1];
+    *report_fd = report[0];
+    return (int)pid;
+}
+
+// Lets the child go on and waits until it has exec'd sandbox-init (the report pipe closes on exec) or failed.
+// Returns 0, or the failed step (>0) with *err set to its errno.
+SBX_EXPORT int sbx_release(int release_fd, int report_fd, int *err)
+{
+    char go = 1;
+    write_all(release_fd, &go, 1);
+    close(release_fd);
+    struct sbx_failure f;
+    int n = read_full(report_fd, &f, sizeof f);
+    close(report_fd);
+    if (n == (int)sizeof f) {
+        *err = f.err;
+        return f.step;
+    }
+    *err = 0;
+    return 0;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Init side: fork the workload and turn it into the sandboxed process.
+
+struct sbx_exec_args {
+    const char *path;           // resolved executable
+    char *const *argv;
+    char *const *envp;
+    const char *cwd;
+    int32_t stdio[3];           // become 0, 1, 2
+    int32_t tty;                // 1: new session with fd 0 as controlling terminal
+    uint32_t uid;
+    uint32_t gid;
+    int32_t ngroups;
+    const gid_t *groups;
+    uint64_t cap_bounding;      // capabilities kept in the bounding set
+    uint64_t cap_effective;     // effective = permitted after the uid change
+    int32_t no_new_privs;
+    int32_t oom_score_adj;      // the workload's (init runs with a lower one); INT32_MIN: leave
+    uint16_t seccomp_len;       // number of BPF instructions; 0: no filter
+    const struct sock_filter *seccomp;
+};
+
+enum {
+    EXEC_SETSID = 1, EXEC_TTY, EXEC_STDIO, EXEC_BOUNDING, EXEC_GROUPS, EXEC_GID, EXEC_UID, EXEC_CAPS, EXEC_AMBIENT,
+    EXEC_NNP, EXEC_CHDIR, EXEC_SECCOMP, EXEC_EXEC, EXEC_OOM,
+};
+
+static void write_oom_score_adj(int value)
+{
+    char buf[16];
+    int len = 0, neg = value < 0;
+    unsigned v = neg ? (unsigned)(-(long)value) : (unsigned)value;
+    char tmp[12];
+    int t = 0;
+    do { tmp[t++] = (char)('0' + v % 10); v /= 10; } while (v);
+    if (neg) buf[len++] = '-';
+    while (t) buf[len++] = tmp[--t];
+    int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    write_all(fd, buf, (size_t)len);
+    close(fd);
+}
+
+// Forks the workload. Returns its pid once it has exec'd, or -1 with *step/*err saying what failed in the child
+// (the child is reaped). -1 with *step == 0 means fork itself failed (errno in *err).
+SBX_EXPORT int sbx_exec_workload(const struct sbx_exec_args *a, int *step, int *err)
+{
+    *step = 0;
+    *err = 0;
+    int report[2];
+    if (pipe2(report, O_CLOEXEC) < 0) { *err = errno; return -1; }
+    pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)SIGCHLD, NULL, NULL, NULL, 0UL);
+    if (pid < 0) {
+        *err = errno;
+        close(report[0]); close(report[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        int r = report[1];
+        close(report[0]);
+        if (setsid() < 0) fail_child(r, EXEC_SETSID);
+        int fds[3] = { a->stdio[0], a->stdio[1], a->stdio[2] };
+        if (move_fds_high(fds, 3) < 0) fail_child(r, EXEC_STDIO);
+        if (a->tty && ioctl(0, TIOCSCTTY, 0) < 0) fail_child(r, EXEC_TTY);
+        if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) fail_child(r, EXEC_STDIO);
+        if (a->oom_score_adj != INT32_MIN) write_oom_score_adj(a->oom_score_adj);
+        // Keep the permitted set across the uid change; effective is restored by capset below.
+        if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) fail_child(r, EXEC_CAPS);
+        for (int cap = 0; cap <= 63; cap++) {
+            if (a->cap_bounding & (1ULL << cap)) continue;
+            if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) fail_child(r, EXEC_BOUNDING);
+        }
+        if (setgroups((size_t)a->ngroups, a->groups) < 0) fail_child(r, EXEC_GROUPS);
+        if (setresgid(a->gid, a->gid, a->gid) < 0) fail_child(r, EXEC_GID);
+        if (setresuid(a->uid, a->uid, a->uid) < 0) fail_child(r, EXEC_UID);
+        struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+        struct __user_cap_data_struct data[2];
+        memset(data, 0, sizeof data);
+        data[0].effective = data[0].permitted = (uint32_t)a->cap_effective;
+        data[1].effective = data[1].permitted = (uint32_t)(a->cap_effective >> 32);
+        if (syscall(SYS_capset, &hdr, data) < 0) fail_child(r, EXEC_CAPS);
+        if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL) fail_child(r, EXEC_AMBIENT);
+        if (a->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail_child(r, EXEC_NNP);
+        if (a->cwd && chdir(a->cwd) < 0) fail_child(r, EXEC_CHDIR);
+        reset_signals();
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        // The filter goes on last: from here on only execve must still be allowed.
+        if (a->seccomp_len > 0) {
+            struct sock_fprog prog = { a->seccomp_len, (struct sock_filter *)a->seccomp };
+            if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0) fail_child(r, EXEC_SECCOMP);
+        }
+        execve(a->path, a->argv, a->envp);
+        fail_child(r, EXEC_EXEC);
+    }
+    close(report[1]);
+    struct sbx_failure f;
+    int n = read_full(report[0], &f, sizeof f);
+    close(report[0]);
+    if (n == (int)sizeof f) {
+        int status;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) { }
+        *step = f.step;
+        *err = f.err;
+        return -1;
+    }
+    return pid;
+}

@@ -1,0 +1,30 @@
+using Sandbox.Core;
+
+namespace Sandbox.MicroVm;
+
+/// <summary>The guest kernel (PVH vmlinux) and the initramfs holding sandbox-init.</summary>
+public sealed record GuestArtifacts(string KernelPath, string InitramfsPath)
+{
+    public const string KernelVariable = "SANDBOX_KERNEL";
+    public const string InitramfsVariable = "SANDBOX_INITRAMFS";
+    public const string InitramfsFileName = "sandbox-initramfs.cpio";
+
+    /// <summary>
+    /// The kernel from <c>SANDBOX_KERNEL</c>, else <c>&lt;binDir&gt;/../kernel/current/vmlinux</c> (out/bin → out/kernel);
+    /// the initramfs from <c>SANDBOX_INITRAMFS</c>, else next to the binary. Throws with what to run when one is missing.
+    /// </summary>
+    public static GuestArtifacts Locate(string binDir)
+    {
+        var kernel = Environment.GetEnvironmentVariable(KernelVariable) is { Length: > 0 } k
+            ? k : Path.GetFullPath(Path.Combine(binDir, "..", "kernel", "current", "vmlinux"));
+        if (!File.Exists(kernel))
+            throw new SandboxException(SandboxFailure.BackendUnavailable,
+                $"no guest kernel at {kernel}: build it with kernels/build.sh (or set {KernelVariable})");
+        var initramfs = Environment.GetEnvironmentVariable(InitramfsVariable) is { Length: > 0 } i
+            ? i : Path.Combine(binDir, InitramfsFileName);
+        if (!File.Exists(initramfs))
+            throw new SandboxException(SandboxFailure.BackendUnavailable,
+                $"no guest initramfs at {initramfs}: build it with scripts/build.sh (or set {InitramfsVariable})");
+        return new GuestArtifacts(kernel, initramfs);
+    }
+}

@@ -1,0 +1,170 @@
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using Sandbox.Core;
+using Sandbox.Interop.Libvirt;
+using Sandbox.Protocol;
+
+namespace Sandbox.MicroVm;
+
+/// <summary>
+/// A running transient domain whose sandbox-init has said Hello over the virtio-serial channel. Owns the domain, the
+/// channel's socket and the run directory (socket, serial console log); disposing destroys and removes all three.
+/// </summary>
+internal sealed class GuestDomain : IAsyncDisposable
+{
+    private readonly LibvirtConnection _connection;
+    private readonly DomainDefinition _definition;
+    private readonly string _runDir;
+    private readonly ILogger _log;
+    private LibvirtDomain? _domain;
+    private Socket? _socket;
+    private NetworkStream? _stream;
+    private int _disposed;
+
+    private GuestDomain(LibvirtConnection connection, DomainDefinition definition, string runDir, ILogger log)
+    {
+        _connection = connection;
+        _definition = definition;
+        _runDir = runDir;
+        _log = log;
+    }
+
+    public string Name => _definition.Name;
+    public FrameReader Reader { get; private set; } = null!;
+    public FrameWriter Writer { get; private set; } = null!;
+
+    /// <summary>Host monotonic ns minus guest monotonic ns, from Hello: add it to a guest mark to get host time.</summary>
+    public long ClockOffset { get; private set; }
+
+    /// <summary>
+    /// Creates the domain (destroyed with our libvirt connection, so a SIGKILLed sandbox leaves none) and waits until
+    /// init's Hello and InitStarted mark arrive, within <paramref name="deadline"/>. On any failure nothing is left.
+    /// </summary>
+    public static async Task<GuestDomain> BootAsync(LibvirtConnection connection, DomainDefinition definition, string runDir,
+        TimeSpan deadline, SandboxTimings timings, ILogger log, CancellationToken cancellationToken)
+    {
+        var guest = new GuestDomain(connection, definition, runDir, log);
+        try
+        {
+            var xml = definition.ToXml();
+            guest._domain = await Task.Run(() => connection.CreateDomain(xml, DomainCreateFlags.AutoDestroy), CancellationToken.None)
+                .ConfigureAwait(false);
+            timings.Created = SandboxTimings.Now();
+            MicroVmLog.DomainCreated(log, definition.Name, definition.Accelerator);
+
+            using var boot = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            boot.CancelAfter(deadline);
+            try
+            {
+                await guest.ConnectAsync(boot.Token).ConfigureAwait(false);
+                await guest.AwaitHelloAsync(timings, boot.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw new SandboxException(SandboxFailure.BootTimeout,
+                    $"micro-VM {definition.Name} did not boot within {deadline.TotalSeconds:0.#} s ({definition.Accelerator.ToString().ToUpperInvariant()}){guest.ConsoleTail()}");
+            }
+            return guest;
+        }
+        catch (LibvirtException e)
+        {
+            await guest.DisposeAsync().ConfigureAwait(false);
+            throw new SandboxException(SandboxFailure.Libvirt, $"cannot start micro-VM {definition.Name}: {e.Message}", e);
+        }
+        catch
+        {
+            await guest.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private async Task ConnectAsync(CancellationToken cancellationToken)
+    {
+        // qemu listens on the socket (server, nowait) from before virDomainCreateXML returns. The guest's writes block
+        // until we are connected, so nothing init says is lost.
+        _socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        await _socket.ConnectAsync(new UnixDomainSocketEndPoint(_definition.ChannelSocketPath), cancellationToken).ConfigureAwait(false);
+        _stream = new NetworkStream(_socket, ownsSocket: false);
+        Reader = new FrameReader(_stream);
+        Writer = new FrameWriter(_stream);
+    }
+
+    private async Task AwaitHelloAsync(SandboxTimings timings, CancellationToken cancellationToken)
+    {
+        bool hello = false;
+        while (true)
+        {
+            var frame = await Reader.ReadAsync(cancellationToken).ConfigureAwait(false)
+                ?? throw new SandboxException(SandboxFailure.Init, $"micro-VM {Name} ended before its init said hello{ConsoleTail()}");
+            switch (frame.Type)
+            {
+                case MessageType.Hello:
+                    // The frame left the guest a moment ago; its transit time (tens of µs) is the alignment's error.
+                    ClockOffset = SandboxTimings.Now() - Payload.ReadInt64(frame.Payload, MessageType.Hello);
+                    hello = true;
+                    break;
+                case MessageType.Mark when hello:
+                    var mark = MarkMessage.Decode(frame.Payload);
+                    if (mark.Kind == MarkKind.InitStarted)
+                    {
+                        timings.InitStarted = mark.MonotonicNs + ClockOffset;
+                        return;
+                    }
+                    break;
+                default:
+                    throw new SandboxException(SandboxFailure.Init, $"micro-VM {Name}: init sent {frame.Type} before its hello");
+            }
+        }
+    }
+
+    /// <summary>The last lines of the guest's serial console, for errors about a guest that did not come up.</summary>
+    public string ConsoleTail()
+    {
+        try
+        {
+            var lines = File.ReadLines(_definition.ConsoleLogPath).Where(l => !string.IsNullOrWhiteSpace(l)).TakeLast(3).ToArray();
+            return lines.Length == 0 ? " (guest console empty)" : $" (guest console: {string.Join(" | ", lines.Select(l => l.Trim()))})";
+        }
+        catch (IOException) { return ""; }
+    }
+
+    public int? QemuPid()
+    {
+        try { return int.Parse(File.ReadAllText($"/run/libvirt/qemu/{Name}.pid").Trim()); }
+        catch (Exception e) when (e is IOException or FormatException or UnauthorizedAccessException) { return null; }
+    }
+
+    public LibvirtDomain? Domain => _domain;
+
+    /// <summary>Destroys the domain now (idempotent); returns once libvirt reports it gone.</summary>
+    public async Task DestroyAsync()
+    {
+        var domain = _domain;
+        if (domain is null) return;
+        await Task.Run(() =>
+        {
+            try { domain.Destroy(); }
+            catch (LibvirtException e) { MicroVmLog.DestroyFailed(_log, Name, e.Message); }
+        }).ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        await DestroyAsync().ConfigureAwait(false);
+        _domain?.Dispose();
+        _domain = null;
+        _stream?.Dispose();
+        _socket?.Dispose();
+        TryDelete(() => Directory.Delete(_runDir, recursive: true));
+        // libvirt keeps qemu's stderr per domain name; a transient sandbox's log would pile up forever.
+        if (_connection.Uri.StartsWith("qemu:///", StringComparison.Ordinal))
+            TryDelete(() => File.Delete($"/var/log/libvirt/qemu/{Name}.log"));
+    }
+
+    private void TryDelete(Action delete)
+    {
+        try { delete(); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { MicroVmLog.CleanupFailed(_log, Name, e.Message); }
+    }
+}

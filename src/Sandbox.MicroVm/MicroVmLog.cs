@@ -1,0 +1,28 @@
+using Microsoft.Extensions.Logging;
+
+namespace Sandbox.MicroVm;
+
+/// <summary>The micro-VM backend's log messages.</summary>
+internal static partial class MicroVmLog
+{
+    [LoggerMessage(Level = LogLevel.Debug, Message = "domain {Name} created ({Accelerator})")]
+    public static partial void DomainCreated(ILogger logger, string name, Accelerator accelerator);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "domain {Name} destroyed")]
+    public static partial void DomainDestroyed(ILogger logger, string name);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "destroying domain {Name} failed: {Message}")]
+    public static partial void DestroyFailed(ILogger logger, string name, string message);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "cleaning up after {Name} failed: {Message}")]
+    public static partial void CleanupFailed(ILogger logger, string name, string message);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "KVM probe: {Result} ({Reason})")]
+    public static partial void KvmProbed(ILogger logger, Accelerator result, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "removed stale domain {Name} (owner pid {Pid} is gone)")]
+    public static partial void StaleDomainRemoved(ILogger logger, string name, int pid);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "domain {Name} XML: {Xml}")]
+    public static partial void DomainXml(ILogger logger, string name, string xml);
+}

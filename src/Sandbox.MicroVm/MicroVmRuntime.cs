@@ -1,0 +1,175 @@
+using Microsoft.Extensions.Logging;
+using Sandbox.Core;
+using Sandbox.Interop.Libvirt;
+using Sandbox.Protocol;
+
+namespace Sandbox.MicroVm;
+
+/// <summary>
+/// The micro-VM backend: each sandbox is a transient libvirt domain booting the guest kernel with sandbox-init as its
+/// init, the image's EROFS disk as its root and a virtio-serial channel to the host. See docs/microvm.md.
+/// </summary>
+public sealed class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
+{
+    public const long DefaultMemoryMiB = 128;
+
+    /// <summary>Below this the guest kernel plus sandbox-init do not come up reliably.</summary>
+    public const long MinimumMemoryMiB = 48;
+
+    private readonly SandboxPaths _paths;
+    private readonly IImageProvider _images;
+    private readonly ILogger<MicroVmRuntime> _log;
+    private readonly GuestArtifacts _guest;
+    private readonly SemaphoreSlim _connectLock = new(1, 1);
+    private LibvirtConnection? _connection;
+    private KvmProbe.Result? _probe;
+
+    public MicroVmRuntime(SandboxPaths paths, IImageProvider images, ILoggerFactory loggerFactory, string libvirtUri,
+        string kernelPath, string initramfsPath)
+    {
+        _paths = paths;
+        _images = images;
+        _log = loggerFactory.CreateLogger<MicroVmRuntime>();
+        LibvirtUri = libvirtUri;
+        _guest = new GuestArtifacts(kernelPath, initramfsPath);
+    }
+
+    public Isolation Isolation => Isolation.Vm;
+
+    public string LibvirtUri { get; }
+
+    /// <summary>How long the guest may take from domain creation to init's Hello before the run fails.</summary>
+    public TimeSpan BootDeadline { get; init; } = TimeSpan.FromSeconds(
+        Environment.GetEnvironmentVariable("SANDBOX_VM_BOOT_TIMEOUT") is { Length: > 0 } s && double.TryParse(s, out double v) ? v : 30);
+
+    /// <summary>Opens the libvirt connection once; a daemon that does not answer is one clear error.</summary>
+    public async Task<LibvirtConnection> ConnectAsync(CancellationToken cancellationToken = default)
+    {
+        await _connectLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_connection is not null) return _connection;
+            try
+            {
+                _connection = await Task.Run(() => LibvirtConnection.Open(LibvirtUri), cancellationToken).ConfigureAwait(false);
+            }
+            catch (LibvirtException e)
+            {
+                throw new SandboxException(SandboxFailure.BackendUnavailable,
+                    $"cannot reach libvirt at {LibvirtUri} (is libvirtd running? scripts/start-libvirtd.sh starts it): {e.Message}", e);
+            }
+            // Domains of sandboxes that died without their connection closing (libvirtd restarted meanwhile).
+            try { await Task.Run(() => StaleDomainReaper.Reap(_connection, _paths, _log), cancellationToken).ConfigureAwait(false); }
+            catch (LibvirtException e) { MicroVmLog.CleanupFailed(_log, "stale domains", e.Message); }
+            return _connection;
+        }
+        finally { _connectLock.Release(); }
+    }
+
+    /// <summary>The accelerator runs use (probed once per host boot and kernel, then cached).</summary>
+    public async Task<KvmProbe.Result> GetAcceleratorAsync(CancellationToken cancellationToken = default)
+    {
+        if (_probe is KvmProbe.Result known) return known;
+        var connection = await ConnectAsync(cancellationToken).ConfigureAwait(false);
+        var result = await KvmProbe.ProbeAsync(connection, _paths, _guest, _log, cancellationToken).ConfigureAwait(false);
+        _probe = result;
+        return result;
+    }
+
+    public async Task<ISandbox> StartAsync(SandboxSpec spec, SandboxStdio stdio, CancellationToken cancellationToken = default)
+    {
+        var timings = new SandboxTimings { Requested = SandboxTimings.Now() };
+        SandboxSpecValidator.Validate(spec);
+        RejectUnsupported(spec);
+        long memoryMiB = spec.Limits.MemoryBytes is long m ? (m + (1 << 20) - 1) >> 20 : DefaultMemoryMiB;
+        if (memoryMiB < MinimumMemoryMiB)
+            throw new SandboxException(SandboxFailure.InvalidSpec,
+                $"--memory {memoryMiB}m is too small for a micro-VM (at least {MinimumMemoryMiB}m: the guest kernel and init live in it)");
+        int cpus = spec.Limits.Cpus is double c ? (int)Math.Ceiling(c) : 1;
+        if (cpus > Environment.ProcessorCount)
+            throw new SandboxException(SandboxFailure.InvalidSpec, $"--cpus {spec.Limits.Cpus} exceeds the host's {Environment.ProcessorCount} CPUs");
+        if (!File.Exists(_guest.KernelPath))
+            throw new SandboxException(SandboxFailure.BackendUnavailable, $"no guest kernel at {_guest.KernelPath}: build it with kernels/build.sh");
+        if (!File.Exists(_guest.InitramfsPath))
+            throw new SandboxException(SandboxFailure.BackendUnavailable, $"no guest initramfs at {_guest.InitramfsPath}: build it with scripts/build.sh");
+
+        var connection = await ConnectAsync(cancellationToken).ConfigureAwait(false);
+        var accelerator = (await GetAcceleratorAsync(cancellationToken).ConfigureAwait(false)).Accelerator;
+
+        var image = await _images.AcquireAsync(spec.Image, RootfsForm.ErofsImage, cancellationToken).ConfigureAwait(false);
+        GuestDomain? guest = null;
+        try
+        {
+            var process = ProcessSpec.Resolve(image.Config, spec);
+            var id = SandboxId.New();
+            var runDir = VmRunDirectory.Create(_paths, id);
+            var definition = new DomainDefinition
+            {
+                Name = MicroVmSandbox.FormatId(id),
+                Owner = DomainOwner.Current(),
+                Accelerator = accelerator,
+                MemoryMiB = memoryMiB,
+                Cpus = cpus,
+                KernelPath = _guest.KernelPath,
+                InitramfsPath = _guest.InitramfsPath,
+                RootDiskPath = image.RootfsPath,
+                ChannelSocketPath = Path.Combine(runDir, "init.sock"),
+                ConsoleLogPath = Path.Combine(runDir, "console.log"),
+            };
+            MicroVmLog.DomainXml(_log, definition.Name, definition.ToXml());
+            guest = await GuestDomain.BootAsync(connection, definition, runDir, BootDeadline, timings, _log, cancellationToken)
+                .ConfigureAwait(false);
+            var sandbox = new MicroVmSandbox(id, guest, image, stdio, accelerator, memoryMiB << 20, timings, _log);
+            try
+            {
+                await sandbox.StartAsync(ToInitSpec(process, spec, id), cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                await sandbox.DisposeAsync().ConfigureAwait(false);
+                throw;
+            }
+            return sandbox;
+        }
+        catch
+        {
+            if (guest is not null) await guest.DisposeAsync().ConfigureAwait(false);
+            image.Dispose();
+            throw;
+        }
+    }
+
+    private static void RejectUnsupported(SandboxSpec spec)
+    {
+        if (spec.Volumes.Count > 0)
+            throw new SandboxException(SandboxFailure.InvalidSpec, "--vm does not support volumes (-v) yet");
+        if (spec.Network == NetworkMode.Host)
+            throw new SandboxException(SandboxFailure.InvalidSpec, "--vm cannot share the host's network (--network host)");
+        if (spec.UserNamespace)
+            throw new SandboxException(SandboxFailure.InvalidSpec, "--userns applies to containers; a micro-VM has its own kernel");
+    }
+
+    private static InitSpec ToInitSpec(ProcessSpec process, SandboxSpec spec, string id) => new()
+    {
+        Mode = InitMode.Guest,
+        Argv = [.. process.Argv],
+        Env = [.. process.Env],
+        WorkingDir = process.WorkingDir,
+        User = process.User,
+        Hostname = spec.Hostname ?? id,
+        Tty = spec.Tty,
+        Interactive = spec.Interactive,
+        ReadOnlyRootfs = spec.ReadOnlyRootfs,
+        Lower = "/dev/vda",
+        SetupLoopback = true,
+    };
+
+    public async ValueTask DisposeAsync()
+    {
+        // Closing the connection also destroys any domain it still holds (AUTODESTROY).
+        _connection?.Dispose();
+        _connection = null;
+        _connectLock.Dispose();
+        await Task.CompletedTask.ConfigureAwait(false);
+    }
+}

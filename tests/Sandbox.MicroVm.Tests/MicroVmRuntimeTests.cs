@@ -1,0 +1,146 @@
+using Sandbox.Core;
+using Xunit;
+
+namespace Sandbox.MicroVm.Tests;
+
+/// <summary>Real libvirtd, real qemu, the real guest kernel and sandbox-init.</summary>
+[Collection(VmCollection.Name)]
+public sealed class MicroVmRuntimeTests(VmFixture vm)
+{
+    [Fact]
+    public async Task Runs_a_command_and_reports_timings_and_accelerator()
+    {
+        var r = await vm.RunAsync(VmFixture.Busybox("echo", "hello from the guest"));
+        Assert.Equal(ExitStatus.Exited(0), r.Status);
+        Assert.Equal("hello from the guest\n", r.Stdout);
+        Assert.Contains(r.Sandbox.Accelerator, new[] { "tcg", "kvm" });
+        var t = r.Sandbox.Timings;
+        Assert.True(t.Requested < t.Created && t.Created < t.InitStarted && t.InitStarted < t.WorkloadStarted
+            && t.WorkloadStarted < t.WorkloadExited && t.WorkloadExited <= t.Destroyed,
+            string.Join(", ", t.Phases().Select(p => $"{p.Name}={p.Milliseconds}")));
+        Assert.Empty(VmFixture.SandboxDomains());
+    }
+
+    [Fact]
+    public async Task Exit_codes_and_signals_come_back()
+    {
+        Assert.Equal(ExitStatus.Exited(7), (await vm.RunAsync(VmFixture.Busybox("sh", "-c", "exit 7"))).Status);
+        var killed = await vm.RunAsync(VmFixture.Busybox("sh", "-c", "kill -9 $$"));
+        Assert.Equal(ExitStatus.Killed(9), killed.Status);
+        Assert.Equal(137, killed.Status.ShellCode);
+    }
+
+    [Fact]
+    public async Task Stdin_is_piped_through()
+    {
+        var r = await vm.RunAsync(VmFixture.Busybox("cat"), stdin: "line one\nline two\n");
+        Assert.Equal("line one\nline two\n", r.Stdout);
+        Assert.Equal(ExitStatus.Exited(0), r.Status);
+    }
+
+    [Fact]
+    public async Task Stderr_env_cwd_and_image_files()
+    {
+        var r = await vm.RunAsync(VmFixture.Busybox("sh", "-c", "echo to-stderr >&2; echo $FOO; pwd; cat /etc/hostname") with
+        {
+            Env = ["FOO=bar"],
+            WorkingDir = "/tmp",
+        });
+        Assert.Equal("bar\n/tmp\nsandbox\n", r.Stdout);
+        Assert.Equal("to-stderr\n", r.Stderr);
+    }
+
+    [Fact]
+    public async Task The_guest_runs_its_own_kernel()
+    {
+        var r = await vm.RunAsync(VmFixture.Busybox("uname", "-r"));
+        var release = r.Stdout.Trim();
+        Assert.NotEqual(File.ReadAllText("/proc/sys/kernel/osrelease").Trim(), release);
+        // The release string is baked into the vmlinux we booted.
+        var kernel = File.ReadAllBytes(TestEnvironment.KernelPath);
+        Assert.True(kernel.AsSpan().IndexOf(System.Text.Encoding.ASCII.GetBytes("Linux version " + release)) >= 0,
+            $"'{release}' is not the release of {TestEnvironment.KernelPath}");
+    }
+
+    [Fact]
+    public async Task Memory_and_cpus_map_to_the_domain()
+    {
+        var r = await vm.RunAsync(VmFixture.Busybox("sh", "-c", "grep MemTotal /proc/meminfo; nproc") with
+        {
+            Limits = new ResourceLimits(MemoryBytes: 96L << 20, Cpus: 1.5),
+        });
+        Assert.Equal(ExitStatus.Exited(0), r.Status);
+        var lines = r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        long memTotalKib = long.Parse(lines[0].Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]);
+        // MemTotal is the guest's RAM minus what the kernel reserved for itself: within 16 MiB below the limit.
+        Assert.InRange(memTotalKib, (96 << 10) - (16 << 10), 96 << 10);
+        Assert.Equal("2", lines[1]);
+    }
+
+    [Fact]
+    public async Task Too_little_memory_is_refused_before_anything_is_made()
+    {
+        var e = await Assert.ThrowsAsync<SandboxException>(() =>
+            vm.Runtime.StartAsync(VmFixture.Busybox("true") with { Limits = new ResourceLimits(MemoryBytes: 16L << 20) }, SandboxStdio.Null));
+        Assert.Equal(SandboxFailure.InvalidSpec, e.Reason);
+        Assert.Empty(VmFixture.SandboxDomains());
+    }
+
+    [Fact]
+    public async Task Boot_deadline_destroys_the_domain_and_says_so()
+    {
+        await using var runtime = new MicroVmRuntime(vm.Paths, new BusyboxLeaseOnly(vm), vm.LoggerFactory, TestEnvironment.LibvirtUri,
+            TestEnvironment.KernelPath, TestEnvironment.InitramfsPath) { BootDeadline = TimeSpan.FromMilliseconds(1) };
+        var e = await Assert.ThrowsAsync<SandboxException>(() => vm.RunAsync(VmFixture.Busybox("true"), runtime: runtime));
+        Assert.Equal(SandboxFailure.BootTimeout, e.Reason);
+        Assert.Contains("did not boot within", e.Message);
+        Assert.Empty(VmFixture.SandboxDomains());
+        Assert.DoesNotContain(Directory.EnumerateDirectories(VmRunDirectory.Parent(vm.Paths)), d => !Path.GetFileName(d).StartsWith("kvmprobe", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Unreachable_libvirt_is_one_clear_error()
+    {
+        var sock = Path.Combine(vm.Root, "nobody-listens.sock");
+        await using var runtime = vm.NewRuntime($"qemu:///system?socket={sock}");
+        var e = await Assert.ThrowsAsync<SandboxException>(() => vm.RunAsync(VmFixture.Busybox("true"), runtime: runtime));
+        Assert.Equal(SandboxFailure.BackendUnavailable, e.Reason);
+        Assert.Equal(125, e.ExitCode);
+        Assert.Contains("cannot reach libvirt", e.Message);
+        Assert.DoesNotContain('\n', e.Message);
+    }
+
+    [Fact]
+    public async Task Missing_command_is_127()
+    {
+        var e = await Assert.ThrowsAsync<SandboxException>(() => vm.RunAsync(VmFixture.Busybox("no-such-command")));
+        Assert.Equal(127, e.ExitCode);
+        Assert.Empty(VmFixture.SandboxDomains());
+    }
+
+    [Fact]
+    public async Task Twenty_sequential_runs_leave_nothing_behind()
+    {
+        var logsBefore = LibvirtLogs();
+        for (int i = 0; i < 20; i++)
+        {
+            var r = await vm.RunAsync(VmFixture.Busybox("true"));
+            Assert.Equal(ExitStatus.Exited(0), r.Status);
+        }
+        Assert.Empty(VmFixture.SandboxDomains());
+        Assert.Empty(Directory.EnumerateFileSystemEntries(VmRunDirectory.Parent(vm.Paths)));
+        Assert.Equal(logsBefore, LibvirtLogs());
+    }
+
+    private static string[] LibvirtLogs() =>
+        Directory.Exists("/var/log/libvirt/qemu")
+            ? Directory.GetFiles("/var/log/libvirt/qemu", "sandbox-*").Order().ToArray()
+            : [];
+
+    /// <summary>The fixture's image, without its lifetime.</summary>
+    private sealed class BusyboxLeaseOnly(VmFixture vm) : IImageProvider
+    {
+        public Task<IImageLease> AcquireAsync(string reference, RootfsForm form, CancellationToken cancellationToken = default) =>
+            vm.Runtime is null ? throw new InvalidOperationException() : vm.ImageProvider.AcquireAsync(reference, form, cancellationToken);
+    }
+}

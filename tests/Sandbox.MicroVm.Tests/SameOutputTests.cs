@@ -1,0 +1,98 @@
+using Xunit;
+
+namespace Sandbox.MicroVm.Tests;
+
+/// <summary>
+/// The product's promise: the same image and command give the same stdout and exit code as a container and as a
+/// micro-VM. Driven through the real CLI binary (SANDBOX_CLI) with the built-in busybox image in a temp store.
+/// </summary>
+[Collection(VmCollection.Name)]
+public sealed class SameOutputTests(VmFixture vm)
+{
+    public static TheoryData<string, string[]> Commands => new()
+    {
+        { "id", ["id"] },
+        { "env", ["env"] },
+        { "pwd", ["pwd"] },
+        { "ls /", ["ls", "/"] },
+        { "hostname is set", ["sh", "-c", "test -n \"$(hostname)\" && echo ok"] },
+        { "exit 7", ["sh", "-c", "exit 7"] },
+        { "killed by a signal", ["sh", "-c", "kill -9 $$"] },
+        { "workdir and env", ["-w", "/tmp", "-e", "GREETING=hi", "busybox-sh-c", "echo $GREETING from $(pwd)"] },
+    };
+
+    [Theory]
+    [MemberData(nameof(Commands))]
+    public void Container_and_vm_agree(string what, string[] command)
+    {
+        var (options, args) = Split(command);
+        var container = Cli([.. options, "busybox", .. args]);
+        var micro = Cli(["--vm", .. options, "busybox", .. args]);
+        Assert.True(container.Code is < 125 or > 127, $"{what}: container run failed: {container.Stderr}");
+        Assert.Equal(container.Code, micro.Code);
+        Assert.Equal(Normalize(container.Stdout), Normalize(micro.Stdout));
+    }
+
+    [Fact]
+    public void Stdin_through_cat_agrees()
+    {
+        var container = CliWithStdin("one\ntwo\n", "-i", "busybox", "cat");
+        var micro = CliWithStdin("one\ntwo\n", "--vm", "-i", "busybox", "cat");
+        Assert.Equal("one\ntwo\n", container.Stdout);
+        Assert.Equal(container.Stdout, micro.Stdout);
+        Assert.Equal(0, micro.Code);
+    }
+
+    [Fact]
+    public void Dead_libvirtd_is_one_line_and_125()
+    {
+        var sock = Path.Combine(vm.Root, "nobody.sock");
+        var r = TestEnvironment.Run(TestEnvironment.CliPath, "--root", vm.Root, "--libvirt-uri", $"qemu:///system?socket={sock}",
+            "run", "--vm", "busybox", "true");
+        Assert.Equal(125, r.Code);
+        var lines = r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Single(lines);
+        Assert.Contains("cannot reach libvirt", lines[0]);
+        Assert.Empty(VmFixture.SandboxDomains());
+    }
+
+    [Fact]
+    public void Timings_name_the_accelerator()
+    {
+        var r = Cli(["run-timings"]);
+        Assert.Equal(0, r.Code);
+        Assert.Matches(@"timings \(vm \[(tcg|kvm)\]\): created [0-9.]+ms  init started [0-9.]+ms  workload exec [0-9.]+ms  workload exit [0-9.]+ms  destroyed [0-9.]+ms", r.Stderr);
+    }
+
+    /// <summary>Docker-style options before the image; "busybox-sh-c X" stands for `sh -c X` after the image.</summary>
+    private static (string[] Options, string[] Args) Split(string[] command)
+    {
+        int i = Array.IndexOf(command, "busybox-sh-c");
+        return i < 0 ? ([], command) : (command[..i], ["sh", "-c", .. command[(i + 1)..]]);
+    }
+
+    /// <summary>The hostname is the sandbox's id, different on every run.</summary>
+    private static string Normalize(string stdout) =>
+        string.Join('\n', stdout.Split('\n').Where(l => !l.StartsWith("HOSTNAME=", StringComparison.Ordinal)));
+
+    private (int Code, string Stdout, string Stderr) Cli(string[] runArgs) =>
+        runArgs is ["run-timings"]
+            ? TestEnvironment.Run(TestEnvironment.CliPath, "--root", vm.Root, "run", "--vm", "--timings", "busybox", "true")
+            : TestEnvironment.Run(TestEnvironment.CliPath, ["--root", vm.Root, "run", "--rm", .. runArgs]);
+
+    private (int Code, string Stdout, string Stderr) CliWithStdin(string stdin, params string[] runArgs)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo(TestEnvironment.CliPath)
+        {
+            RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true,
+        };
+        foreach (var a in new[] { "--root", vm.Root, "run", "--rm" }.Concat(runArgs)) psi.ArgumentList.Add(a);
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        p.StandardInput.Write(stdin);
+        p.StandardInput.Close();
+        p.WaitForExit();
+        return (p.ExitCode, stdout.Result, stderr.Result);
+    }
+}
