@@ -37,6 +37,21 @@ public sealed class StoreTests : IDisposable
     }
 
     [Fact]
+    public async Task Store_size_counts_blobs_and_rootfs_once()
+    {
+        var store = _dir.NewStore();
+        Assert.Equal(0, store.GetStoreSize());
+        var path = _dir.Sub("big.tar");
+        File.WriteAllBytes(path, new TarBuilder().File("data", new string('x', 1 << 20)).ToArray());
+        await store.ImportAsync(path, "big:1");
+        long size = store.GetStoreSize();
+        // The 1 MiB file is stored twice: in the layer blob and in the unpacked rootfs.
+        Assert.InRange(size, 2L << 20, 3L << 20);
+        await store.ImportAsync(path, "big:2"); // a second tag of the same image adds nothing
+        Assert.InRange(store.GetStoreSize(), size - 8192, size + 8192);
+    }
+
+    [Fact]
     public async Task Directory_import_keeps_modes_links_and_owners()
     {
         var src = _dir.Sub("srcdir");
