@@ -113,6 +113,34 @@ public sealed class StoreTests : IDisposable
     }
 
     [Fact]
+    public async Task Retagging_collects_the_image_that_lost_its_last_tag()
+    {
+        var a = _dir.Sub("a.tar");
+        var b = _dir.Sub("b.tar");
+        File.WriteAllBytes(a, new TarBuilder().File("which", "a").ToArray());
+        File.WriteAllBytes(b, new TarBuilder().File("which", "b").ToArray());
+        var store = _dir.NewStore();
+        var first = await store.ImportAsync(a, "app:1");
+        var second = await store.ImportAsync(b, "app:1"); // app:1 moves; the first image has no tag left
+        Assert.NotEqual(first.Digest, second.Digest);
+        var state = StoreState.Of(_dir.ImagesDir);
+        Assert.Equal(second.Digest[7..], state.Rootfs);
+        Assert.DoesNotContain(first.Digest[7..], state.Blobs);
+        Assert.Equal(3, state.Blobs.Split(',').Length); // manifest, config, layer of the second image
+        Assert.Equal("", state.Temp);
+
+        // Held by a sandbox: the untagged image's rootfs stays while the lease lives; removed later, it goes.
+        var lease = await store.AcquireAsync("app:1", RootfsForm.Directory);
+        await store.ImportAsync(a, "app:1");
+        Assert.True(Directory.Exists(lease.RootfsPath));
+        lease.Dispose();
+        await store.ImportAsync(b, "other:1");
+        await store.RemoveAsync("other:1");
+        Assert.False(Directory.Exists(lease.RootfsPath));
+        Assert.Equal(first.Digest[7..], StoreState.Of(_dir.ImagesDir).Rootfs);
+    }
+
+    [Fact]
     public async Task Parallel_imports_of_one_image_are_safe()
     {
         var layout = LayoutBuilder.Write(_dir.Sub("layout"), [RootfsTar(), new TarBuilder().File("etc/.wh.hello", "").File("extra", "e").ToArray()]);
