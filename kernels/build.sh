@@ -9,7 +9,9 @@ set -euo pipefail
 source "$(dirname "$(readlink -f "$0")")/../scripts/lib.sh"
 
 KERNELS_DIR="$REPO_ROOT/kernels"
-FRAGMENT="$KERNELS_DIR/sandbox.config"
+# SANDBOX_KERNEL_FRAGMENT: another fragment (experiments, the survival check's own test); default the product's.
+FRAGMENT="$(readlink -f "${SANDBOX_KERNEL_FRAGMENT:-$KERNELS_DIR/sandbox.config}")"
+[ -f "$FRAGMENT" ] || die "kernel config fragment $FRAGMENT missing"
 SOURCE_PACKAGE=linux-source-6.1
 SOURCE_TARBALL=/usr/src/linux-source-6.1.tar.xz
 CACHE="${SANDBOX_KERNEL_CACHE:-$OUT/kernel}"
@@ -79,7 +81,7 @@ fi
 
 mkdir -p "$OBJ"
 : >"$LOG"
-say "kernel: configuring (allnoconfig + kernels/sandbox.config)"
+say "kernel: configuring (allnoconfig + ${FRAGMENT#"$REPO_ROOT"/})"
 make -s -C "$SRC" O="$OBJ" KCONFIG_ALLCONFIG="$FRAGMENT" allnoconfig >>"$LOG" 2>&1 \
   || { tail -n 30 "$LOG" >&2; die "kernel configuration failed"; }
 
@@ -106,7 +108,7 @@ say "kernel: building vmlinux and bzImage (make -j$JOBS; full log in $LOG)"
 # kbuild prints one line per step; show a heartbeat every 200 steps and every link step instead of thousands.
 set +e
 make -C "$SRC" O="$OBJ" -j"$JOBS" vmlinux bzImage 2>&1 | tee -a "$LOG" | awk '
-  /error|Error/ { print "    " $0; fflush(); next }
+  / error: |\*\*\* |Error [0-9]/ { print "    " $0; fflush(); next }
   /^  (LD|OBJCOPY|AR)  .*(vmlinux|bzImage)/ || /Kernel: .* is ready/ { print "    " $0; fflush(); next }
   /^  [A-Z]/ { n++; if (n % 200 == 0) { printf "    ... %d steps (%s)\n", n, $NF; fflush() } }
   END { printf "    %d build steps\n", n }' >&2
@@ -126,4 +128,5 @@ printf '%s %s\n' "$SOURCE_PACKAGE" "$SOURCE_VERSION" >"$STAGE/source-version"
 rm -rf "$RESULT"
 mv -T "$STAGE" "$RESULT"
 point_current
-say "kernel $HASH built in $(( $(date +%s) - START )) s: vmlinux $(du -h "$RESULT/vmlinux" | cut -f1), bzImage $(du -h "$RESULT/bzImage" | cut -f1)"
+size() { numfmt --to=iec --suffix=B "$(stat -c %s "$1")"; }
+say "kernel $HASH built in $(( $(date +%s) - START )) s: vmlinux $(size "$RESULT/vmlinux"), bzImage $(size "$RESULT/bzImage")"
