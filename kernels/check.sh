@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Boots the built guest kernel under qemu (-M microvm, TCG) with a tiny busybox initramfs and checks:
-#   the boot marker on ttyS0, `nproc` with -smp 2, a virtio-serial port (named, and writable to the host),
+#   the boot marker on ttyS0, `nproc` with -smp 2, the TSC as clocksource with 2 vCPUs, a virtio-serial port (named, and writable to the host),
 #   and a virtio-blk disk holding an EROFS image that the guest mounts and reads.
 # Usage: kernels/check.sh [--image EROFS_IMAGE_WITH_/hello]   (default: one made here with mkfs.erofs)
 # Kernel: $SANDBOX_KERNEL, else <cache>/current/vmlinux (built by kernels/build.sh when missing).
@@ -38,6 +38,7 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 echo "SANDBOX-CHECK: booted $(uname -r)"
 echo "SANDBOX-CHECK: nproc=$(nproc)"
+echo "SANDBOX-CHECK: clocksource=$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
 for p in /sys/class/virtio-ports/*; do
   [ -e "$p/name" ] && echo "SANDBOX-CHECK: vport $(basename "$p") name=$(cat "$p/name")"
 done
@@ -82,6 +83,7 @@ expect() { grep -qF -- "$1" "$WORK/console.txt" || failures+=("$2"); }
 [ $rc -eq 0 ] || failures+=("qemu exited $rc (124 = timed out)")
 expect "SANDBOX-CHECK: booted" "no boot marker on ttyS0"
 expect "SANDBOX-CHECK: nproc=2" "nproc is not 2 with -smp 2"
+expect "SANDBOX-CHECK: clocksource=tsc" "clocksource is not tsc with 2 vCPUs (timers would run at jiffy resolution)"
 expect "name=org.sandbox.check" "no virtio-serial port named org.sandbox.check in /sys/class/virtio-ports"
 grep -qF "hello over virtio-serial" "$WORK/from-guest.txt" 2>/dev/null || failures+=("nothing reached the host over virtio-serial")
 expect "SANDBOX-CHECK: erofs hello from an erofs disk" "the EROFS disk did not mount or read in the guest"
