@@ -224,6 +224,16 @@ public sealed class ErofsImageWriterTests
     }
 
     [Fact]
+    public async Task ImageInsideItsOwnTree_IsRefused()
+    {
+        using var work = new TempDirectory("inside");
+        string image = work.Combine("image.erofs");
+        var e = await Assert.ThrowsAsync<SandboxException>(() => ErofsImageWriter.WriteAsync(work.Path, image));
+        Assert.Contains("inside the tree", e.Message);
+        Assert.False(File.Exists(image));
+    }
+
+    [Fact]
     public async Task Cancelled_LeavesNoImage()
     {
         using var work = new TempDirectory("cancel");
