@@ -9,7 +9,9 @@ set -euo pipefail
 source "$(dirname "$(readlink -f "$0")")/../scripts/lib.sh"
 
 KERNELS_DIR="$REPO_ROOT/kernels"
-FRAGMENT="$KERNELS_DIR/sandbox.config"
+# SANDBOX_KERNEL_FRAGMENT: another fragment (experiments, the survival check's own test); default the product's.
+FRAGMENT="$(readlink -f "${SANDBOX_KERNEL_FRAGMENT:-$KERNELS_DIR/sandbox.config}")"
+[ -f "$FRAGMENT" ] || die "kernel config fragment $FRAGMENT missing"
 SOURCE_PACKAGE=linux-source-6.1
 SOURCE_TARBALL=/usr/src/linux-source-6.1.tar.xz
 CACHE="${SANDBOX_KERNEL_CACHE:-$OUT/kernel}"
@@ -54,8 +56,10 @@ STAGE="$CACHE/.stage-$HASH.$$"
 EXTRACT="$CACHE/src/.extract-$SOURCE_VERSION.$$"
 LOG="$CACHE/build-$HASH.log"
 
+MAKE_PID=""
 cleanup() {
   local rc=$?
+  if [ -n "$MAKE_PID" ]; then kill -TERM -- "-$MAKE_PID" 2>/dev/null || true; wait "$MAKE_PID" 2>/dev/null || true; fi
   rm -rf "$STAGE" "$EXTRACT" "$CACHE/.current.$$"
   if [ $rc -ne 0 ]; then
     printf 'sandbox setup: kernel build failed (exit %s); log: %s\n' "$rc" "$LOG" >&2
@@ -79,7 +83,7 @@ fi
 
 mkdir -p "$OBJ"
 : >"$LOG"
-say "kernel: configuring (allnoconfig + kernels/sandbox.config)"
+say "kernel: configuring (allnoconfig + ${FRAGMENT#"$REPO_ROOT"/})"
 make -s -C "$SRC" O="$OBJ" KCONFIG_ALLCONFIG="$FRAGMENT" allnoconfig >>"$LOG" 2>&1 \
   || { tail -n 30 "$LOG" >&2; die "kernel configuration failed"; }
 
@@ -104,14 +108,20 @@ fi
 JOBS=$(nproc)
 say "kernel: building vmlinux and bzImage (make -j$JOBS; full log in $LOG)"
 # kbuild prints one line per step; show a heartbeat every 200 steps and every link step instead of thousands.
-set +e
-make -C "$SRC" O="$OBJ" -j"$JOBS" vmlinux bzImage 2>&1 | tee -a "$LOG" | awk '
-  /error|Error/ { print "    " $0; fflush(); next }
+# make runs in its own session so that an interrupted build can stop all of it (sub-makes waiting on the
+# jobserver otherwise outlive a Ctrl-C); the terminal follows the log.
+setsid make -C "$SRC" O="$OBJ" -j"$JOBS" vmlinux bzImage >>"$LOG" 2>&1 </dev/null &
+MAKE_PID=$!
+tail -n +1 --pid="$MAKE_PID" -f "$LOG" | awk '
+  / error: |\*\*\* |Error [0-9]/ { print "    " $0; fflush(); next }
   /^  (LD|OBJCOPY|AR)  .*(vmlinux|bzImage)/ || /Kernel: .* is ready/ { print "    " $0; fflush(); next }
   /^  [A-Z]/ { n++; if (n % 200 == 0) { printf "    ... %d steps (%s)\n", n, $NF; fflush() } }
-  END { printf "    %d build steps\n", n }' >&2
-rc=${PIPESTATUS[0]}
+  END { printf "    %d build steps\n", n }' >&2 || true
+set +e
+wait "$MAKE_PID"
+rc=$?
 set -e
+MAKE_PID=""
 if [ "$rc" -ne 0 ]; then
   tail -n 40 "$LOG" >&2
   die "kernel build failed (make exit $rc)"
@@ -126,4 +136,5 @@ printf '%s %s\n' "$SOURCE_PACKAGE" "$SOURCE_VERSION" >"$STAGE/source-version"
 rm -rf "$RESULT"
 mv -T "$STAGE" "$RESULT"
 point_current
-say "kernel $HASH built in $(( $(date +%s) - START )) s: vmlinux $(du -h "$RESULT/vmlinux" | cut -f1), bzImage $(du -h "$RESULT/bzImage" | cut -f1)"
+size() { numfmt --to=iec --suffix=B "$(stat -c %s "$1")"; }
+say "kernel $HASH built in $(( $(date +%s) - START )) s: vmlinux $(size "$RESULT/vmlinux"), bzImage $(size "$RESULT/bzImage")"

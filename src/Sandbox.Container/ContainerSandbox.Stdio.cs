@@ -43,7 +43,8 @@ public sealed partial class ContainerSandbox
             var received = Sockets.ReceiveFd(socket);
             if (received is not (byte Tag, SafeFd master) || Tag != (byte)'T') return;
             _ptyMaster = master;
-            if (_spec.Interactive && Files.IsTerminal(0))
+            // Raw mode whenever our stdin is a terminal: the sandbox's pty does the line discipline (runc does the same).
+            if (Files.IsTerminal(0))
             {
                 try { _savedTerminal = Terminals.MakeRaw(new SafeFd(0, false)); } catch (ErrnoException) { }
             }

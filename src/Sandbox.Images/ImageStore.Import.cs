@@ -42,7 +42,24 @@ public sealed partial class ImageStore
         var kind = ImportSourceProbe.Probe(path);
 
         Open();
-        using var storeLock = await FileLock.AcquireAsync(_layout.StoreLock, exclusive: false, cancellationToken).ConfigureAwait(false);
+        var storeLock = await FileLock.AcquireAsync(_layout.StoreLock, exclusive: false, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var (summary, untagged) = await ImportLockedAsync(kind, path, refName, requestedName, progress, cancellationToken).ConfigureAwait(false);
+            storeLock.Dispose();
+            // Moving a tag may have left the image it pointed at without any: collect it like 'image rm' would.
+            if (untagged is not null) await CollectUntaggedAsync(untagged, cancellationToken).ConfigureAwait(false);
+            return summary;
+        }
+        finally
+        {
+            storeLock.Dispose();
+        }
+    }
+
+    private async Task<(ImageSummary Summary, string? Untagged)> ImportLockedAsync(ImportSourceKind kind, string path, string? refName,
+        ImageReference? requestedName, IProgress<ImportProgress>? progress, CancellationToken cancellationToken)
+    {
         using var work = TempWorkspace.Create(_layout, "import");
         var blobs = new StagedBlobs(_layout, Path.Combine(work.Path, "blobs"));
 
@@ -69,17 +86,20 @@ public sealed partial class ImageStore
             if (!Directory.Exists(_layout.Rootfs(digest))) Directory.Move(rootfs, _layout.Rootfs(digest));
         }
         DateTimeOffset now = DateTimeOffset.UtcNow;
+        string? untagged = null;
         using (await FileLock.AcquireAsync(_layout.IndexLock, exclusive: true, CancellationToken.None).ConfigureAwait(false))
         {
             var index = ReadIndex();
+            var previous = index.Images.FirstOrDefault(e => e.Name == reference.Name && e.Tag == reference.Tag)?.Digest;
             index.Images.RemoveAll(e => e.Name == reference.Name && e.Tag == reference.Tag);
+            if (previous is not null && previous != digest && !index.Images.Any(e => e.Digest == previous)) untagged = previous;
             index.Images.Add(new StoreIndexEntry { Name = reference.Name, Tag = reference.Tag, Digest = digest, Imported = now });
             WriteIndex(index);
         }
         ImagesLog.Imported(_logger, reference.ToString(), digest, image.Layers.Count);
         var manifest = ReadStoredManifest(digest, out _);
         var config = ReadStoredConfig(manifest, digest, out _);
-        return new ImageSummary(reference.Name, reference.Tag, digest, SizeOf(manifest), config.Created ?? now);
+        return (new ImageSummary(reference.Name, reference.Tag, digest, SizeOf(manifest), config.Created ?? now), untagged);
     }
 
     /// <summary>

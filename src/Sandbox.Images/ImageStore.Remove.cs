@@ -48,6 +48,19 @@ public sealed partial class ImageStore
         return removed.Select(e => $"{e.Name}:{e.Tag}").ToList();
     }
 
+    /// <summary>
+    /// Removes an image that lost its last tag to a newer import of the same name, unless a sandbox holds it (then it
+    /// stays until a later 'image rm' of anything collects it).
+    /// </summary>
+    private async Task CollectUntaggedAsync(string digest, CancellationToken ct)
+    {
+        using var storeLock = await FileLock.AcquireAsync(_layout.StoreLock, exclusive: true, ct).ConfigureAwait(false);
+        var index = ReadIndex();
+        if (index.Images.Any(e => e.Digest == digest)) return; // tagged again meanwhile
+        CollectUnreferencedBlobs(index); // skips the rootfs while a lease holds it
+        ImagesLog.Removed(_logger, "(untagged)", digest);
+    }
+
     /// <summary>Deletes blobs no indexed image refers to (callers hold the store lock exclusively).</summary>
     private void CollectUnreferencedBlobs(StoreIndex index)
     {
@@ -71,12 +84,16 @@ public sealed partial class ImageStore
             var digest = Digests.Prefix + Path.GetFileName(file);
             if (!keep.Contains(digest)) File.Delete(file);
         }
-        // Rootfs caches whose image is gone (an import killed between its rename and its index update).
+        // Rootfs caches and EROFS images whose image is gone (untagged, or an import killed before its index update).
         foreach (var dir in Directory.EnumerateDirectories(_layout.RootfsDir))
         {
             var digest = Digests.Prefix + Path.GetFileName(dir);
-            if (!keep.Contains(digest) && FileLock.TryAcquire(_layout.LeaseLock(digest), exclusive: true) is { } l)
-                using (l) HostFs.RemoveTree(dir);
+            if (keep.Contains(digest) || !Digests.IsValid(digest)) continue;
+            using var l = FileLock.TryAcquire(_layout.LeaseLock(digest), exclusive: true);
+            if (l is null) continue; // still held by a sandbox
+            using var work = TempWorkspace.Create(_layout, "collect");
+            Directory.Move(dir, Path.Combine(work.Path, "rootfs"));
+            File.Delete(_layout.Erofs(digest));
         }
     }
 }

@@ -33,10 +33,17 @@ internal sealed class TempWorkspace : IDisposable
             if (errno == ErrnoValues.EEXIST) continue;
             if (errno != 0) throw new ErrnoException(errno, "open", lockPath);
             int lerr = Flock.TryLock(fd, Flock.Exclusive | Flock.NonBlocking);
-            if (lerr != 0)
+            if (lerr != 0 && lerr != ErrnoValues.EWOULDBLOCK)
             {
                 fd.Dispose();
                 throw new ErrnoException(lerr, "flock", lockPath);
+            }
+            // Between our create and our flock, a collector may have taken the (then free) lock, judged it stale and
+            // deleted the file: then we hold a lock on an unlinked file. Start over with a new id.
+            if (lerr != 0 || !IsSameFile(fd, lockPath))
+            {
+                fd.Dispose();
+                continue;
             }
             var path = System.IO.Path.Combine(layout.Temp, id);
             Directory.CreateDirectory(path);
@@ -60,6 +67,7 @@ internal sealed class TempWorkspace : IDisposable
                 using (fd)
                 {
                     if (Flock.TryLock(fd, Flock.Exclusive | Flock.NonBlocking) != 0) continue; // its owner is alive
+                    if (!IsSameFile(fd, entry)) continue; // collected and re-created meanwhile
                     HostFs.RemoveTree(entry[..^5]);
                     File.Delete(entry);
                     removed++;
@@ -73,6 +81,14 @@ internal sealed class TempWorkspace : IDisposable
             }
         }
         return removed;
+    }
+
+    /// <summary>Whether <paramref name="path"/> still names the file <paramref name="fd"/> has open.</summary>
+    private static bool IsSameFile(SafeFd fd, string path)
+    {
+        if (Statx.TryGet(fd, "", FileAt.AtEmptyPath, out var held) != 0) return false;
+        if (Statx.TryGet(HostFs.Cwd, path, FileAt.AtSymlinkNoFollow, out var named) != 0) return false;
+        return held.Inode == named.Inode && held.DevMajor == named.DevMajor && held.DevMinor == named.DevMinor;
     }
 
     public void Dispose()

@@ -150,4 +150,16 @@ public sealed class BasicTests(ContainerFixture fx) : IClassFixture<ContainerFix
         Assert.Equal(9, status.Code);
         Assert.Equal("got-term\n", System.Text.Encoding.UTF8.GetString(stdout.ToArray()));
     }
+
+    [Fact]
+    public async Task TtyOverTheChannelIsAPtyAndFollowsResizes()
+    {
+        var stdout = new MemoryStream();
+        var spec = ContainerFixture.Spec("sh", "-c", "tty; sleep 0.5; stty size") with { Tty = true };
+        await using var sandbox = await fx.Runtime.StartAsync(spec, SandboxStdio.Streams(null, stdout, null));
+        await sandbox.ResizeTtyAsync(40, 120);
+        var status = await sandbox.WaitAsync().WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.Equal(0, status.Code);
+        Assert.Equal("/dev/pts/0\r\n40 120\r\n", System.Text.Encoding.UTF8.GetString(stdout.ToArray()));
+    }
 }

@@ -37,6 +37,21 @@ public sealed class StoreTests : IDisposable
     }
 
     [Fact]
+    public async Task Store_size_counts_blobs_and_rootfs_once()
+    {
+        var store = _dir.NewStore();
+        Assert.Equal(0, store.GetStoreSize());
+        var path = _dir.Sub("big.tar");
+        File.WriteAllBytes(path, new TarBuilder().File("data", new string('x', 1 << 20)).ToArray());
+        await store.ImportAsync(path, "big:1");
+        long size = store.GetStoreSize();
+        // The 1 MiB file is stored twice: in the layer blob and in the unpacked rootfs.
+        Assert.InRange(size, 2L << 20, 3L << 20);
+        await store.ImportAsync(path, "big:2"); // a second tag of the same image adds nothing
+        Assert.InRange(store.GetStoreSize(), size - 8192, size + 8192);
+    }
+
+    [Fact]
     public async Task Directory_import_keeps_modes_links_and_owners()
     {
         var src = _dir.Sub("srcdir");
@@ -98,17 +113,45 @@ public sealed class StoreTests : IDisposable
     }
 
     [Fact]
+    public async Task Retagging_collects_the_image_that_lost_its_last_tag()
+    {
+        var a = _dir.Sub("a.tar");
+        var b = _dir.Sub("b.tar");
+        File.WriteAllBytes(a, new TarBuilder().File("which", "a").ToArray());
+        File.WriteAllBytes(b, new TarBuilder().File("which", "b").ToArray());
+        var store = _dir.NewStore();
+        var first = await store.ImportAsync(a, "app:1");
+        var second = await store.ImportAsync(b, "app:1"); // app:1 moves; the first image has no tag left
+        Assert.NotEqual(first.Digest, second.Digest);
+        var state = StoreState.Of(_dir.ImagesDir);
+        Assert.Equal(second.Digest[7..], state.Rootfs);
+        Assert.DoesNotContain(first.Digest[7..], state.Blobs);
+        Assert.Equal(3, state.Blobs.Split(',').Length); // manifest, config, layer of the second image
+        Assert.Equal("", state.Temp);
+
+        // Held by a sandbox: the untagged image's rootfs stays while the lease lives; removed later, it goes.
+        var lease = await store.AcquireAsync("app:1", RootfsForm.Directory);
+        await store.ImportAsync(a, "app:1");
+        Assert.True(Directory.Exists(lease.RootfsPath));
+        lease.Dispose();
+        await store.ImportAsync(b, "other:1");
+        await store.RemoveAsync("other:1");
+        Assert.False(Directory.Exists(lease.RootfsPath));
+        Assert.Equal(first.Digest[7..], StoreState.Of(_dir.ImagesDir).Rootfs);
+    }
+
+    [Fact]
     public async Task Parallel_imports_of_one_image_are_safe()
     {
         var layout = LayoutBuilder.Write(_dir.Sub("layout"), [RootfsTar(), new TarBuilder().File("etc/.wh.hello", "").File("extra", "e").ToArray()]);
-        var results = await Task.WhenAll(Enumerable.Range(0, 6).Select(i =>
+        var results = await Task.WhenAll(Enumerable.Range(0, 10).Select(i =>
             Task.Run(() => new ImageStore(_dir.Paths).ImportAsync(layout, i % 2 == 0 ? "same:tag" : $"other:{i}"))));
         Assert.Single(results.Select(r => r.Digest).Distinct());
         var state = StoreState.Of(_dir.ImagesDir);
         Assert.Equal(results[0].Digest[7..], state.Rootfs);
         Assert.Equal("", state.Temp);
         var list = await _dir.NewStore().ListAsync();
-        Assert.Equal(4, list.Count); // same:tag, other:1, other:3, other:5
+        Assert.Equal(6, list.Count); // same:tag, other:1, :3, :5, :7, :9
         using var lease = await _dir.NewStore().AcquireAsync("same:tag", RootfsForm.Directory);
         Assert.False(File.Exists(Path.Combine(lease.RootfsPath, "etc/hello")));
         Assert.True(File.Exists(Path.Combine(lease.RootfsPath, "extra")));

@@ -1,26 +1,41 @@
 namespace Sandbox.Container.Cgroups;
 
 /// <summary>cgroup v2: one directory in the unified hierarchy, controllers enabled through subtree_control.</summary>
-public sealed partial class CgroupV2(string id) : Cgroup
+public sealed partial class CgroupV2 : Cgroup
 {
-    private static readonly string ParentDir = Path.Combine(Root, Parent);
-    private readonly string _dir = Path.Combine(ParentDir, id);
+    private static readonly string DefaultParentDir = Path.Combine(Root, Parent);
+    private readonly string _root;
+    private readonly string _parentDir;
+    private readonly string _dir;
+    private readonly string id;
+
+    public CgroupV2(string id) : this(id, Root) { }
+
+    /// <summary>A group under another cgroup2 mount (e.g. the empty one of a hybrid host, in tests).</summary>
+    public CgroupV2(string id, string hierarchyRoot)
+    {
+        this.id = id;
+        _root = hierarchyRoot;
+        _parentDir = Path.Combine(hierarchyRoot, Parent);
+        _dir = Path.Combine(_parentDir, id);
+    }
 
     public override string Id => id;
 
     public override void Create(Core.ResourceLimits limits)
     {
-        try { Directory.CreateDirectory(ParentDir); }
+        try { Directory.CreateDirectory(_parentDir); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new Core.SandboxException(Core.SandboxFailure.Cgroups, $"cannot create cgroup {ParentDir}: {e.Message}", e);
+            throw new Core.SandboxException(Core.SandboxFailure.Cgroups, $"cannot create cgroup {_parentDir}: {e.Message}", e);
         }
         // Delegate the controllers down to our groups (the parent holds no processes, as v2 requires).
-        foreach (var dir in new[] { Root, ParentDir })
+        foreach (var dir in new[] { _root, _parentDir })
         {
             var available = File.ReadAllText(Path.Combine(dir, "cgroup.controllers")).Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             var wanted = new[] { "memory", "cpu", "pids" }.Where(available.Contains).Select(c => "+" + c);
-            Write(Path.Combine(dir, "cgroup.subtree_control"), string.Join(' ', wanted));
+            var line = string.Join(' ', wanted);
+            if (line.Length > 0) Write(Path.Combine(dir, "cgroup.subtree_control"), line);
         }
         try { Directory.CreateDirectory(_dir); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -47,5 +62,5 @@ public sealed partial class CgroupV2(string id) : Cgroup
     }
 
     internal static new IEnumerable<string> ExistingIds() =>
-        Directory.Exists(ParentDir) ? Directory.EnumerateDirectories(ParentDir).Select(Path.GetFileName).OfType<string>() : [];
+        Directory.Exists(DefaultParentDir) ? Directory.EnumerateDirectories(DefaultParentDir).Select(Path.GetFileName).OfType<string>() : [];
 }

@@ -26,6 +26,9 @@ public static class ErofsImageWriter
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
+        string fullRoot = Path.TrimEndingDirectorySeparator(Path.GetFullPath(rootfsDirectory));
+        if (Path.GetFullPath(imagePath).StartsWith(fullRoot + "/", StringComparison.Ordinal))
+            throw new SandboxException(SandboxFailure.Image, $"erofs: the image {imagePath} would be inside the tree it is made of ({rootfsDirectory})");
         bool created = false;
         try
         {

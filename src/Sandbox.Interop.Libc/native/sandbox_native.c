@@ -35,6 +35,13 @@
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers usable in a child (async-signal-safe).
 
+// Credentials through raw system calls: glibc's setresuid/setgroups wrappers broadcast the change to every thread
+// the parent had (__nptl_setxid), taking locks another parent thread may have held at clone time — a deadlock in a
+// child that only has one thread. The raw call changes the calling thread, which here is the whole process.
+static int raw_setresuid(uid_t u) { return (int)syscall(SYS_setresuid, u, u, u); }
+static int raw_setresgid(gid_t g) { return (int)syscall(SYS_setresgid, g, g, g); }
+static int raw_setgroups(size_t n, const gid_t *groups) { return (int)syscall(SYS_setgroups, n, groups); }
+
 static int move_fds_high(int *fds, int n)
 {
     // dup every wanted fd above the target range first, so dup2 onto 0..n-1 never clobbers a later source.
@@ -151,8 +158,8 @@ SBX_EXPORT int sbx_spawn_init(const struct sbx_spawn_args *a, int *pidfd, int *r
         close(sync[0]);
         if (a->clone_flags & CLONE_NEWUSER) {
             // Become root of the new user namespace so execve keeps the namespace's capabilities.
-            if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) fail_child(report[1], SPAWN_IDS);
-            if (setgroups(0, NULL) < 0) fail_child(report[1], SPAWN_IDS);
+            if (raw_setresgid(0) < 0 || raw_setresuid(0) < 0) fail_child(report[1], SPAWN_IDS);
+            if (raw_setgroups(0, NULL) < 0) fail_child(report[1], SPAWN_IDS);
         }
         if (wants_cgroupns && unshare(CLONE_NEWCGROUP) < 0) fail_child(report[1], SPAWN_CGROUPNS);
         int fds[5];
@@ -257,7 +264,7 @@ SBX_EXPORT int sbx_exec_workload(const struct sbx_exec_args *a, int *step, int *
     if (pid == 0) {
         int r = report[1];
         close(report[0]);
-        if (setsid() < 0) fail_child(r, EXEC_SETSID);
+        if (syscall(SYS_setsid) < 0) fail_child(r, EXEC_SETSID);
         int fds[3] = { a->stdio[0], a->stdio[1], a->stdio[2] };
         if (move_fds_high(fds, 3) < 0) fail_child(r, EXEC_STDIO);
         if (a->tty && ioctl(0, TIOCSCTTY, 0) < 0) fail_child(r, EXEC_TTY);
@@ -269,9 +276,9 @@ SBX_EXPORT int sbx_exec_workload(const struct sbx_exec_args *a, int *step, int *
             if (a->cap_bounding & (1ULL << cap)) continue;
             if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) fail_child(r, EXEC_BOUNDING);
         }
-        if (setgroups((size_t)a->ngroups, a->groups) < 0) fail_child(r, EXEC_GROUPS);
-        if (setresgid(a->gid, a->gid, a->gid) < 0) fail_child(r, EXEC_GID);
-        if (setresuid(a->uid, a->uid, a->uid) < 0) fail_child(r, EXEC_UID);
+        if (raw_setgroups((size_t)a->ngroups, a->groups) < 0) fail_child(r, EXEC_GROUPS);
+        if (raw_setresgid(a->gid) < 0) fail_child(r, EXEC_GID);
+        if (raw_setresuid(a->uid) < 0) fail_child(r, EXEC_UID);
         struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
         struct __user_cap_data_struct data[2];
         memset(data, 0, sizeof data);

@@ -46,6 +46,7 @@ public sealed class ErofsImageWriterTests
         File.CreateSymbolicLink(P("link-abs-host"), "/etc/passwd"); // must be stored, never followed
         File.CreateSymbolicLink(P("link-dangling"), "nowhere/at/all");
         File.CreateSymbolicLink(P("link-long"), string.Join('/', Enumerable.Repeat(new string('s', 200), 20))); // 4019 bytes
+        File.CreateSymbolicLink(P("link-max"), string.Join('/', Enumerable.Repeat(new string('m', 255), 15)) + "/" + new string('t', 255)); // 4095 bytes: a plain block
         Directory.CreateSymbolicLink(P("link-dir"), "many");
 
         File.WriteAllText(P("hard-a"), "shared content\n");
@@ -81,6 +82,7 @@ public sealed class ErofsImageWriterTests
         TestFileSystem.SetXattr(P("xattrs"), "security.capability",
             Convert.FromHexString("0100000200040000000000000000000000000000"));
         TestFileSystem.SetXattr(P("sticky"), "user.on-dir", "dir"u8.ToArray());
+        TestFileSystem.SetXattr(root, "user.on-root", "root"u8.ToArray());
 
         // Times: most at one instant (compact inodes), some elsewhere (extended inodes), children before parents.
         foreach (string path in Directory.EnumerateFileSystemEntries(root, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 })
@@ -113,6 +115,8 @@ public sealed class ErofsImageWriterTests
             Assert.True(diff.Count == 0, $"{diff.Count} differences:\n" + string.Join('\n', diff.Take(30)));
         }
         Assert.True(expected.Count > 1050, $"the tree has {expected.Count} entries");
+        Assert.Contains("size=4095", expected["link-max"]);
+        Assert.Contains("user.on-root", expected["."]);
     }
 
     [Fact]
@@ -216,6 +220,16 @@ public sealed class ErofsImageWriterTests
         var e = await Assert.ThrowsAsync<SandboxException>(() => ErofsImageWriter.WriteAsync(work.Combine("nope"), image));
         Assert.Equal(SandboxFailure.Image, e.Reason);
         Assert.Contains("nope", e.Message);
+        Assert.False(File.Exists(image));
+    }
+
+    [Fact]
+    public async Task ImageInsideItsOwnTree_IsRefused()
+    {
+        using var work = new TempDirectory("inside");
+        string image = work.Combine("image.erofs");
+        var e = await Assert.ThrowsAsync<SandboxException>(() => ErofsImageWriter.WriteAsync(work.Path, image));
+        Assert.Contains("inside the tree", e.Message);
         Assert.False(File.Exists(image));
     }
 
