@@ -100,28 +100,10 @@ public sealed class CliTests : IDisposable
     [Fact]
     public async Task Import_killed_with_sigkill_leaves_nothing_after_the_next_command()
     {
-        // A layer that takes a while to unpack (768 MiB of zeros, a few MB compressed).
-        var big = _dir.Sub("big.tar.gz");
-        using (var f = File.Create(big))
-        using (var gz = new GZipStream(f, CompressionLevel.Fastest))
-        using (var tar = new System.Formats.Tar.TarWriter(gz))
-        {
-            for (int i = 0; i < 6; i++)
-            {
-                var entry = new System.Formats.Tar.PaxTarEntry(System.Formats.Tar.TarEntryType.RegularFile, $"zeros{i}")
-                { DataStream = new ZeroStream(128L << 20) };
-                tar.WriteEntry(entry);
-            }
-        }
+        var big = BigTarball();
         using var p = Process.Start(Start("image", "import", big, "--name", "killed:1"))!;
         var tmp = Path.Combine(_dir.ImagesDir, "tmp");
-        var watch = Stopwatch.StartNew();
-        bool unpacking = false;
-        while (watch.Elapsed < TimeSpan.FromSeconds(60) && !p.HasExited)
-        {
-            if (Directory.Exists(tmp) && Directory.EnumerateFiles(tmp, "zeros*", SearchOption.AllDirectories).Any()) { unpacking = true; break; }
-            await Task.Delay(5);
-        }
+        bool unpacking = await WaitForUnpackAsync(p);
         Assert.True(unpacking, "the import finished (or never started unpacking) before it could be killed");
         p.Kill();
         await p.WaitForExitAsync();
@@ -132,6 +114,49 @@ public sealed class CliTests : IDisposable
         Assert.Equal("[]", output.Trim());                          // ...never visible...
         Assert.Empty(Directory.EnumerateFileSystemEntries(tmp));    // ...and gone after the next command.
         Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Combine(_dir.ImagesDir, "rootfs")));
+    }
+
+    [Fact]
+    public async Task Import_interrupted_with_sigterm_cleans_up_on_the_way_out()
+    {
+        var big = BigTarball();
+        using var p = Process.Start(Start("image", "import", big, "--name", "interrupted:1"))!;
+        var stderr = p.StandardError.ReadToEndAsync();
+        Assert.True(await WaitForUnpackAsync(p), "the import finished (or never started unpacking) before it could be interrupted");
+        Assert.Equal(0, Kill(p.Id, 15));
+        await p.WaitForExitAsync();
+        Assert.Equal(130, p.ExitCode);
+        Assert.Contains("interrupted", await stderr);
+        var tmp = Path.Combine(_dir.ImagesDir, "tmp");
+        Assert.Empty(Directory.EnumerateFileSystemEntries(tmp)); // no next command needed
+        Assert.Equal("", StoreState.Of(_dir.ImagesDir).Index);
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill")]
+    private static extern int Kill(int pid, int signal);
+
+    private string BigTarball()
+    {
+        // A layer that takes a while to unpack (768 MiB of zeros, a few MB compressed).
+        var big = _dir.Sub("big.tar.gz");
+        using var f = File.Create(big);
+        using var gz = new GZipStream(f, CompressionLevel.Fastest);
+        using var tar = new System.Formats.Tar.TarWriter(gz);
+        for (int i = 0; i < 6; i++)
+            tar.WriteEntry(new System.Formats.Tar.PaxTarEntry(System.Formats.Tar.TarEntryType.RegularFile, $"zeros{i}") { DataStream = new ZeroStream(128L << 20) });
+        return big;
+    }
+
+    private async Task<bool> WaitForUnpackAsync(Process p)
+    {
+        var tmp = Path.Combine(_dir.ImagesDir, "tmp");
+        var watch = Stopwatch.StartNew();
+        while (watch.Elapsed < TimeSpan.FromSeconds(60) && !p.HasExited)
+        {
+            if (Directory.Exists(tmp) && Directory.EnumerateFiles(tmp, "zeros*", SearchOption.AllDirectories).Any()) return true;
+            await Task.Delay(5);
+        }
+        return false;
     }
 
     private sealed class ZeroStream(long size) : Stream

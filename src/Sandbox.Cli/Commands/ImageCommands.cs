@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using Sandbox.Core;
@@ -37,7 +38,12 @@ public static class ImageCommands
         var parsed = ParsedArgs.Parse(args, ImportOptions, stopAtPositional: false);
         if (parsed.Positionals.Count != 1) throw new UsageException("usage: sandbox image import PATH[:REF] [--name NAME[:TAG]]");
         var progress = new ImportProgressLine();
-        var image = await Store(global).ImportAsync(parsed.Positionals[0], parsed.Value("--name"), progress, ct).ConfigureAwait(false);
+        // Ctrl-C / SIGTERM cancel the import so it removes its work directory on the way out (a SIGKILL leaves it for
+        // the next command to collect).
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; cancel.Cancel(); });
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; cancel.Cancel(); });
+        var image = await Store(global).ImportAsync(parsed.Positionals[0], parsed.Value("--name"), progress, cancel.Token).ConfigureAwait(false);
         Console.Out.WriteLine($"{image.Name}:{image.Tag} {image.Digest}");
         return 0;
     }

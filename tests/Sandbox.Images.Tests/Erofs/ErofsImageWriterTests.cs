@@ -165,6 +165,31 @@ public sealed class ErofsImageWriterTests
     }
 
     [Fact]
+    public async Task BuildTimeOption_IsTheSuperblockTime_AndEveryMtimeSurvives()
+    {
+        using var work = new TempDirectory("buildtime");
+        string src = work.Combine("src");
+        Directory.CreateDirectory(Path.Combine(src, "d"));
+        File.WriteAllText(Path.Combine(src, "d/f"), "x");
+        TestFileSystem.SetMtime(Path.Combine(src, "d/f"), TreeTime, 5);
+        TestFileSystem.SetMtime(Path.Combine(src, "d"), TreeTime + 1, 0);
+        string image = work.Combine("image.erofs");
+        var buildTime = new DateTimeOffset(2000, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+        await ErofsImageWriter.WriteAsync(src, image, new ErofsWriterOptions { BuildTime = buildTime, VolumeName = "sandbox" });
+
+        byte[] head = new byte[2048];
+        using (var f = File.OpenRead(image)) f.ReadExactly(head);
+        Assert.Equal(0xE0F5E1E2u, BitConverter.ToUInt32(head, 1024));
+        Assert.Equal(buildTime.ToUnixTimeSeconds(), BitConverter.ToInt64(head, 1024 + 24));
+        Assert.Equal("sandbox", System.Text.Encoding.ASCII.GetString(head, 1024 + 64, 7));
+        var expected = TreeManifest.Capture(src);
+        using var mount = new ErofsMount(image);
+        var diff = TreeManifest.Diff(expected, TreeManifest.Capture(mount.Path));
+        Assert.True(diff.Count == 0, string.Join('\n', diff));
+    }
+
+    [Fact]
     public async Task BusyboxRootfs_MountsAndRunsFromTheImage()
     {
         Assert.True(File.Exists("/bin/busybox"), "this test needs Debian's busybox-static (/bin/busybox)");
