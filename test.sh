@@ -9,7 +9,9 @@ ensure_packages "${RUNTIME_PACKAGES[@]}" "${KERNEL_PACKAGES[@]}" "${TEST_PACKAGE
 "$REPO_ROOT/bench/fetch-stock-kernel.sh"   # the stock-kernel peer the benchmark tests boot
 [ -x "$REPO_ROOT/scripts/start-libvirtd.sh" ] && "$REPO_ROOT/scripts/start-libvirtd.sh"
 # The micro-VM tests boot the guest kernel (cached after the first build).
-[ -x "$REPO_ROOT/kernels/build.sh" ] && "$REPO_ROOT/kernels/build.sh"
+"$REPO_ROOT/kernels/build.sh"
+# Boot the guest kernel once under plain qemu: console, vCPUs, clocksource, virtio-serial, EROFS/overlay/ext4 disks.
+"$REPO_ROOT/kernels/check.sh"
 
 export SANDBOX_INIT="$OUT/bin/sandbox-init"
 export SANDBOX_CLI="$OUT/bin/sandbox"
