@@ -50,9 +50,11 @@ public sealed class ContainerRuntime : ISandboxRuntime
         await new StaleSandboxReaper(_paths, _loggerFactory.CreateLogger<StaleSandboxReaper>())
             .ReapAsync(includeExited: false, cancellationToken).ConfigureAwait(false);
 
+        var log = _loggerFactory.CreateLogger<ContainerSandbox>();
+        ContainerLog.Phase(log, "reap stale sandboxes", timings.SinceRequest(SandboxTimings.Now()) ?? 0);
         var lease = await _images.AcquireAsync(spec.Image, RootfsForm.Directory, cancellationToken).ConfigureAwait(false);
-        var sandbox = new ContainerSandbox(SandboxId.New(), spec, lease, _paths, _initPath, timings,
-            _loggerFactory.CreateLogger<ContainerSandbox>());
+        ContainerLog.Phase(log, "acquire image", timings.SinceRequest(SandboxTimings.Now()) ?? 0);
+        var sandbox = new ContainerSandbox(SandboxId.New(), spec, lease, _paths, _initPath, timings, log);
         try
         {
             await sandbox.StartAsync(stdio, cancellationToken).ConfigureAwait(false);

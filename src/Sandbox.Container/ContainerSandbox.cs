@@ -59,6 +59,7 @@ public sealed partial class ContainerSandbox : ISandbox
         _cgroup = Cgroup.For(Id);
         _cgroupCreated = true;
         _cgroup.Create(_spec.Limits);
+        ContainerLog.Phase(_logger, "run directory and cgroup", Timings.SinceRequest(SandboxTimings.Now()) ?? 0);
 
         IdMapping? mapping = null;
         if (_spec.UserNamespace)
@@ -97,6 +98,7 @@ public sealed partial class ContainerSandbox : ISandbox
             initFds.Dispose();
         }
         int pid = _init.Pid;
+        ContainerLog.Phase(_logger, "clone", Timings.SinceRequest(SandboxTimings.Now()) ?? 0);
         _initExit = Task.Factory.StartNew(() => Processes.Wait(pid), CancellationToken.None,
             TaskCreationOptions.LongRunning, TaskScheduler.Default);
         ContainerLog.Spawned(_logger, Id, pid, flags);

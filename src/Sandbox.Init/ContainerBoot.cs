@@ -76,7 +76,11 @@ internal static class ContainerBoot
             channel.SendError(e.Failure, e.Errno, e.Message);
             return e.ExitCode;
         }
-        return Workload.Run(spec, channel, rootfs, RootSwitch.PivotRoot, stdio);
+        int code = Workload.Run(spec, channel, rootfs, RootSwitch.PivotRoot, stdio);
+        // Every frame is written synchronously by now; skipping the runtime's shutdown ends the sandbox sooner (its
+        // namespaces die with us).
+        Processes.ExitNow(code);
+        return code;
     }
 
     /// <summary>overlayfs option values escape ',' ':' and '\' with a backslash.</summary>

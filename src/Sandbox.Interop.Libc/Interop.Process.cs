@@ -92,6 +92,12 @@ public static partial class Processes
         return ts[0] * 1_000_000_000 + ts[1];
     }
 
+    /// <summary>Ends the process at once, without the runtime's shutdown (everything worth flushing already was).</summary>
+    public static void ExitNow(int code) => _exit(code);
+
+    [LibraryImport(Libraries.LibC)]
+    private static partial void _exit(int code);
+
     [LibraryImport(Libraries.LibC, SetLastError = true)]
     private static partial int kill(int pid, int sig);
 

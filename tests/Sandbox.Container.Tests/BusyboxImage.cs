@@ -32,8 +32,18 @@ public sealed class BusyboxImage : IImageProvider
 
     private static string Build()
     {
+        // Leftovers of earlier runs that died before their exit handler ran.
+        foreach (var old in Directory.EnumerateDirectories(Path.GetTempPath(), "sandbox-test-busybox-*"))
+        {
+            if (int.TryParse(old[(old.LastIndexOf('-') + 1)..], out var pid) && !Directory.Exists($"/proc/{pid}"))
+                try { Directory.Delete(old, true); } catch (IOException) { }
+        }
         var root = Path.Combine(Path.GetTempPath(), $"sandbox-test-busybox-{Environment.ProcessId}");
         if (Directory.Exists(root)) Directory.Delete(root, true);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            try { Directory.Delete(root, true); } catch (IOException) { }
+        };
         foreach (var d in new[] { "bin", "etc", "tmp", "root", "usr/local/bin", "home/alice" }) Directory.CreateDirectory(Path.Combine(root, d));
         File.SetUnixFileMode(root, (UnixFileMode)0x1ed);
         File.SetUnixFileMode(Path.Combine(root, "tmp"), (UnixFileMode)0x3ff);
