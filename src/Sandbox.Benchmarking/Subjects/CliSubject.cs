@@ -6,7 +6,8 @@ namespace Sandbox.Benchmarking.Subjects;
 /// Sandbox itself, driven the way a user drives it: the <c>sandbox run --rm</c> binary, container or <c>--vm</c>.
 /// Marks come from <c>--timings-raw</c> (absolute monotonic ns), so init and exec are placed on the harness's clock.
 /// </summary>
-public sealed class CliSubject(string cliPath, string root, string image, Isolation isolation, string? libvirtUri) : IBenchSubject
+public sealed class CliSubject(string cliPath, string root, string image, Isolation isolation, string? libvirtUri, long? guestMemoryBytes = null)
+    : IBenchSubject
 {
     public const string ReadyMarker = "sandbox-bench-ready";
 
@@ -42,11 +43,15 @@ public sealed class CliSubject(string cliPath, string root, string image, Isolat
 
     public async Task<IIdleSandbox> StartIdleAsync(int index, CancellationToken cancellationToken)
     {
+        // libvirt daemonizes qemu, so ours is not in the CLI's process tree: it is the sandbox qemu that appeared
+        // while this CLI started (footprints are measured one at a time; density uses host memory, not this).
+        var before = QemuProcesses.OfSandboxDomains().ToHashSet();
         var p = ChildProcess.Start(cliPath, Args("sh", "-c", $"echo {ReadyMarker}; exec sleep 100000"), ReadyMarker);
         try
         {
             await p.WaitForMarkerAsync(TimeSpan.FromSeconds(120), cancellationToken).ConfigureAwait(false);
-            return new Idle(p, isolation);
+            var mine = QemuProcesses.OfSandboxDomains().Where(q => !before.Contains(q)).ToArray();
+            return new Idle(p, isolation, mine, guestMemoryBytes);
         }
         catch
         {
@@ -59,7 +64,7 @@ public sealed class CliSubject(string cliPath, string root, string image, Isolat
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 
-    private sealed class Idle(ChildProcess process, Isolation isolation) : IIdleSandbox
+    private sealed class Idle(ChildProcess process, Isolation isolation, int[] qemus, long? guestMemoryBytes) : IIdleSandbox
     {
         public FootprintSample Measure()
         {
@@ -72,12 +77,10 @@ public sealed class CliSubject(string cliPath, string root, string image, Isolat
                 return new FootprintSample("sandbox (container)", CgroupMemory.OfProcess(workload), runtime, null,
                     $"PSS of {string.Join(" + ", tree.Where(p => p != workload).Select(Comm))}; workload = cgroup memory");
             }
-            // libvirt daemonizes qemu: it is not in our tree. Count the qemu of every sandbox domain (one when idle).
-            var qemus = QemuProcesses.OfSandboxDomains();
             long cli = tree.Sum(Pss.OfProcess);
             long qemu = qemus.Sum(Pss.OfProcess);
-            return new FootprintSample("sandbox --vm", 0, cli + qemu, null,
-                $"PSS of the CLI ({cli >> 20} MiB) + {qemus.Count} qemu ({qemu >> 20} MiB); libvirtd is shared and not counted");
+            return new FootprintSample("sandbox --vm", 0, cli + qemu, guestMemoryBytes,
+                $"PSS of the CLI ({cli >> 20} MiB) + its qemu ({qemu >> 20} MiB); libvirtd is shared and not counted");
         }
 
         private static string Comm(int pid)

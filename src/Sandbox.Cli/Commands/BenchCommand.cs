@@ -69,7 +69,8 @@ public static class BenchCommand
 
         var subjects = new List<IBenchSubject>();
         if (only.Contains("container")) subjects.Add(new CliSubject(cli, global.Paths.Root, options.Image, Isolation.Container, uri));
-        if (only.Contains("vm")) subjects.Add(new CliSubject(cli, global.Paths.Root, options.Image, Isolation.Vm, uri));
+        if (only.Contains("vm")) subjects.Add(new CliSubject(cli, global.Paths.Root, options.Image, Isolation.Vm, uri,
+            MicroVm.MicroVmRuntime.DefaultMemoryMiB << 20));
         if (only.Contains("runc")) subjects.Add(new RuncSubject(FindOnPath("runc") ?? "/usr/sbin/runc", lease.RootfsPath));
         var qemu = FindOnPath("qemu-system-x86_64") ?? "/usr/bin/qemu-system-x86_64";
         if (only.Contains("qemu"))
