@@ -55,6 +55,8 @@ public sealed class VmFixture : IAsyncLifetime
     public async Task DisposeAsync()
     {
         await Runtime.DisposeAsync();
+        var left = SandboxDomains();
+        if (left.Count > 0) throw new InvalidOperationException("sandbox domains left after the micro-VM tests: " + string.Join(", ", left));
         Directory.Delete(Root, recursive: true);
     }
 }
