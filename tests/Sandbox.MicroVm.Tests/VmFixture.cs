@@ -56,8 +56,8 @@ public sealed class VmFixture : IAsyncLifetime
     {
         await Runtime.DisposeAsync();
         var left = SandboxDomains();
-        if (left.Count > 0) throw new InvalidOperationException("sandbox domains left after the micro-VM tests: " + string.Join(", ", left));
         Directory.Delete(Root, recursive: true);
+        if (left.Count > 0) throw new InvalidOperationException("sandbox domains left after the micro-VM tests: " + string.Join(", ", left));
     }
 }
 
