@@ -93,7 +93,13 @@ public static class KvmProbe
         }
         catch (SandboxException e)
         {
-            return new Result(Accelerator.Tcg, "KVM guest failed: " + e.Message, false);
+            // qemu's own complaint (e.g. "failed to set MSR 0x10a to 0x69" on a paravirtual KVM) says enough.
+            var m = e.Message;
+            int at = m.IndexOf("error: ", StringComparison.Ordinal);
+            if (at >= 0) m = m[(at + "error: ".Length)..];
+            int end = m.IndexOf(" qemu-system", StringComparison.Ordinal);
+            if (end > 0) m = m[..end];
+            return new Result(Accelerator.Tcg, "qemu cannot run a guest under KVM: " + m.Trim(), false);
         }
         finally
         {

@@ -48,6 +48,9 @@ public static class StaleDomainReaper
             try
             {
                 Directory.Delete(dir, recursive: true);
+                // libvirt's qemu log of that run's domain, which its dead owner could not remove.
+                if (connection.Uri.StartsWith("qemu:///", StringComparison.Ordinal))
+                    File.Delete($"/var/log/libvirt/qemu/sandbox-{Path.GetFileName(dir)}.log");
                 removed++;
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException) { MicroVmLog.CleanupFailed(log, dir, e.Message); }

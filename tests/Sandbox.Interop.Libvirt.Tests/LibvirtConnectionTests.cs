@@ -82,6 +82,7 @@ public sealed class LibvirtConnectionTests
             Assert.False(domain.Destroy());
         }
         Assert.Null(conn.LookupDomain(name));
+        File.Delete($"/var/log/libvirt/qemu/{name}.log"); // libvirt keeps qemu's log per domain name
     }
 
     [Fact]

@@ -57,6 +57,27 @@ public sealed class SameOutputTests(VmFixture vm)
     }
 
     [Fact]
+    public async Task A_SIGKILLed_cli_leaves_no_domain()
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo(TestEnvironment.CliPath) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { "--root", vm.Root, "run", "--vm", "busybox", "sh", "-c", "echo up; sleep 60" }) psi.ArgumentList.Add(a);
+        using var cli = System.Diagnostics.Process.Start(psi)!;
+        Assert.Equal("up", await cli.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60)));
+        var name = Assert.Single(VmFixture.SandboxDomains());
+        cli.Kill();
+        await cli.WaitForExitAsync();
+        // AUTODESTROY: libvirtd destroys the domain when the dead process's connection closes.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (VmFixture.SandboxDomains().Contains(name) && DateTime.UtcNow < deadline) await Task.Delay(100);
+        Assert.DoesNotContain(name, VmFixture.SandboxDomains());
+        // Its run directory is left for the reaper (prune or the next run after the grace period); prune leaves it
+        // while young, so only check that prune runs and the domain stays gone.
+        var prune = TestEnvironment.Run(TestEnvironment.CliPath, "--root", vm.Root, "prune");
+        Assert.Equal(0, prune.Code);
+        File.Delete($"/var/log/libvirt/qemu/{name}.log"); // the killed CLI could not remove libvirt's log of its domain
+    }
+
+    [Fact]
     public void Timings_name_the_accelerator()
     {
         var r = Cli(["run-timings"]);

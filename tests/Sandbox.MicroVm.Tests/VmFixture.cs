@@ -55,7 +55,9 @@ public sealed class VmFixture : IAsyncLifetime
     public async Task DisposeAsync()
     {
         await Runtime.DisposeAsync();
+        var left = SandboxDomains();
         Directory.Delete(Root, recursive: true);
+        if (left.Count > 0) throw new InvalidOperationException("sandbox domains left after the micro-VM tests: " + string.Join(", ", left));
     }
 }
 
