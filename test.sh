@@ -16,4 +16,18 @@ ensure_packages "${RUNTIME_PACKAGES[@]}" "${KERNEL_PACKAGES[@]}" "${TEST_PACKAGE
 export SANDBOX_INIT="$OUT/bin/sandbox-init"
 export SANDBOX_CLI="$OUT/bin/sandbox"
 say "running tests"
-dotnet test "$REPO_ROOT/Sandbox.sln" --nologo "$@"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+set +e
+dotnet test "$REPO_ROOT/Sandbox.sln" --nologo "$@" 2>&1 | tee "$log"
+rc=${PIPESTATUS[0]}
+set -e
+# One closing line over every test assembly: "N passed, N failed, N skipped".
+awk '/^(Passed|Failed)! / {
+       for (i = 1; i <= NF; i++) {
+         v = $(i + 1); gsub(",", "", v)
+         if ($i == "Passed:") p += v; if ($i == "Failed:") f += v; if ($i == "Skipped:") s += v
+       }
+     }
+     END { printf "%d passed, %d failed, %d skipped\n", p, f, s }' "$log"
+exit "$rc"
