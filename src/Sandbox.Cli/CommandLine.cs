@@ -13,10 +13,11 @@ public static partial class CommandLine
 
         Commands:
           run [OPTIONS] IMAGE [CMD...]   Run a command in a new sandbox (--vm for a micro-VM)
-          images [--format json]         List images
-          image import PATH [--name N]   Import an OCI layout/archive, docker-save archive, rootfs tar or directory
+          images [--format json] [-q]    List images
+          image import PATH[:REF] [--name NAME[:TAG]]
+                                         Import an OCI layout/archive, docker-save archive, rootfs tar or directory
           image inspect NAME             Show an image's digest, layers, config, size and rootfs path
-          image rm NAME                  Remove an image
+          image rm NAME...               Remove images
           info                           Show what this host can run
           prune                          Remove what crashed sandboxes left behind
           bench [IMAGE] [OPTIONS]        Measure both backends and their peers (runc, plain qemu)

@@ -3,6 +3,7 @@ using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
 using Sandbox.Core;
 using Sandbox.Images;
+using Sandbox.Tests.Shared;
 using Xunit;
 
 namespace Sandbox.Container.Tests;
@@ -26,49 +27,9 @@ public sealed class UmociImageTests : IDisposable
         _runtime = new ContainerRuntime(_paths, _store, NullLoggerFactory.Instance, ContainerFixture.InitPath);
     }
 
-    private static void Run(string file, params string[] args)
-    {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var err = p.StandardError.ReadToEnd();
-        p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        if (p.ExitCode != 0) throw new InvalidOperationException($"{file} {string.Join(' ', args)} failed: {err}");
-    }
-
     private async Task<string> BuildImageAsync()
     {
-        var umoci = "/usr/bin/umoci";
-        Assert.True(File.Exists(umoci), "umoci is not installed (test.sh installs it)");
-        var layout = Path.Combine(_dir, "layout");
-        Run(umoci, "init", "--layout", layout);
-        Run(umoci, "new", "--image", layout + ":t");
-        var b1 = Path.Combine(_dir, "b1");
-        Run(umoci, "unpack", "--image", layout + ":t", b1);
-        var rootfs = Path.Combine(b1, "rootfs");
-        Directory.CreateDirectory(Path.Combine(rootfs, "bin"));
-        File.Copy("/bin/busybox", Path.Combine(rootfs, "bin/busybox"));
-        foreach (var applet in new[] { "sh", "ls", "cat", "pwd", "echo" })
-            File.CreateSymbolicLink(Path.Combine(rootfs, "bin", applet), "busybox");
-        Directory.CreateDirectory(Path.Combine(rootfs, "data"));
-        File.WriteAllText(Path.Combine(rootfs, "data/keep"), "kept\n");
-        File.WriteAllText(Path.Combine(rootfs, "data/gone"), "should be whited out\n");
-        Directory.CreateDirectory(Path.Combine(rootfs, "olddir"));
-        File.WriteAllText(Path.Combine(rootfs, "olddir/x"), "x\n");
-        Run(umoci, "repack", "--image", layout + ":t", b1);
-
-        var b2 = Path.Combine(_dir, "b2");
-        Run(umoci, "unpack", "--image", layout + ":t", b2);
-        File.Delete(Path.Combine(b2, "rootfs/data/gone"));
-        Directory.Delete(Path.Combine(b2, "rootfs/olddir"), true);
-        File.WriteAllText(Path.Combine(b2, "rootfs/data/added"), "added\n");
-        Run(umoci, "repack", "--image", layout + ":t", b2);
-        Run(umoci, "config", "--image", layout + ":t",
-            "--config.entrypoint", "/bin/sh", "--config.entrypoint", "-c",
-            "--config.cmd", "echo $GREETING; pwd; ls /data; ls / | grep -c olddir",
-            "--config.env", "GREETING=hello-from-config", "--config.workingdir", "/work/here");
-        await _store.ImportAsync(layout, "umoci-test:latest");
+        await _store.ImportAsync(UmociLayeredImage.Build(_dir), "umoci-test:latest");
         return "umoci-test:latest";
     }
 
@@ -80,9 +41,9 @@ public sealed class UmociImageTests : IDisposable
         await using (var sandbox = await _runtime.StartAsync(new SandboxSpec { Image = image, Remove = true }, SandboxStdio.Streams(null, stdout, Stream.Null)))
         {
             var status = await sandbox.WaitAsync();
-            Assert.Equal(1, status.Code); // grep -c found no olddir: exit 1
+            Assert.Equal(UmociLayeredImage.DefaultExitCode, status.Code);
         }
-        Assert.Equal("hello-from-config\n/work/here\nadded\nkeep\n0\n", Encoding.UTF8.GetString(stdout.ToArray()));
+        Assert.Equal(UmociLayeredImage.DefaultOutput, Encoding.UTF8.GetString(stdout.ToArray()));
 
         // Run arguments replace CMD but keep the ENTRYPOINT (docker's rule).
         stdout.SetLength(0);
