@@ -97,10 +97,12 @@ public static class BenchCommand
         (Environment.GetEnvironmentVariable("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin").Split(':')
             .Select(d => Path.Combine(d, name)).FirstOrDefault(File.Exists);
 
-    /// <summary>Our guest kernel: SANDBOX_KERNEL, else beside the binary (out/kernel/current/vmlinux).</summary>
-    private static string GuestKernelPath() =>
-        Environment.GetEnvironmentVariable("SANDBOX_KERNEL") is { Length: > 0 } k ? k
-        : Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "kernel", "current", "vmlinux"));
+    /// <summary>The guest kernel the micro-VM backend boots; a missing one becomes the subject's "not measured" note.</summary>
+    private static string GuestKernelPath()
+    {
+        try { return MicroVm.GuestArtifacts.Locate(AppContext.BaseDirectory).KernelPath; }
+        catch (SandboxException) { return Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "kernel", "current", "vmlinux")); }
+    }
 
     /// <summary>Debian's stock kernel, fetched by bench/fetch-stock-kernel.sh (out/stock-kernel/vmlinuz).</summary>
     private static string StockKernelPath() =>
