@@ -22,7 +22,7 @@ public class RuncSubjectTests
         var rootfs = BusyboxRootfs();
         try
         {
-            await using var runc = new RuncSubject("/usr/sbin/runc", rootfs.FullName);
+            var runc = new RuncSubject("/usr/sbin/runc", rootfs.FullName);
             await runc.PrepareAsync(CancellationToken.None);
             var sample = await runc.RunOnceAsync(0, CancellationToken.None);
             Assert.True(sample.ExitMs > 0);
@@ -32,6 +32,14 @@ public class RuncSubjectTests
                 Assert.True(f.RuntimePssBytes > 1 << 20, $"runc PSS {f.RuntimePssBytes}");
                 Assert.True(f.WorkloadBytes > 0, "cgroup memory of the sleeping workload");
             }
+            await runc.DisposeAsync();
+            // runc with the cgroupfs driver on v1 can leave per-container directories: the subject removes them.
+            var left = Directory.EnumerateDirectories("/sys/fs/cgroup")
+                .Select(c => Path.Combine(c, "sandbox-bench"))
+                .Where(Directory.Exists)
+                .SelectMany(d => Directory.GetDirectories(d, $"bench-{Environment.ProcessId}-*"))
+                .ToArray();
+            Assert.Empty(left);
         }
         finally { rootfs.Delete(true); }
     }

@@ -46,7 +46,7 @@ public sealed class RuncSubject(string runcPath, string rootfs) : IBenchSubject
             if (code != 0) throw new InvalidOperationException($"runc exit code {code}: {p.Stderr.Trim()}");
             return new BootSample(Name, iteration, null, null, (exited - p.StartedNs) / 1e6, null, null);
         }
-        finally { Directory.Delete(bundle, true); }
+        finally { await ForgetAsync(id, bundle).ConfigureAwait(false); }
     }
 
     public async Task<IIdleSandbox> StartIdleAsync(int index, CancellationToken cancellationToken)
@@ -57,23 +57,48 @@ public sealed class RuncSubject(string runcPath, string rootfs) : IBenchSubject
         try
         {
             await p.WaitForMarkerAsync(TimeSpan.FromSeconds(60), cancellationToken).ConfigureAwait(false);
-            return new Idle(p, bundle);
+            return new Idle(p, () => ForgetAsync(id, bundle));
         }
         catch
         {
             await p.DisposeAsync().ConfigureAwait(false);
-            Directory.Delete(bundle, true);
+            await ForgetAsync(id, bundle).ConfigureAwait(false);
             throw;
         }
+    }
+
+    /// <summary>
+    /// Leaves nothing of a container behind: `runc run` removes its state when the container exits, but with the
+    /// cgroupfs driver on cgroup v1 the per-container directories can stay; remove them (empty by now) and the bundle.
+    /// </summary>
+    private async Task ForgetAsync(string id, string bundle)
+    {
+        await using (var delete = ChildProcess.Start(runcPath, ["--root", StateRoot, "delete", "--force", id]))
+            await delete.WaitAsync(TimeSpan.FromSeconds(30), CancellationToken.None).ConfigureAwait(false);
+        foreach (var dir in CgroupDirs($"sandbox-bench/{id}")) TryRemoveDirectory(dir);
+        try { Directory.Delete(bundle, true); } catch (DirectoryNotFoundException) { }
+    }
+
+    private static IEnumerable<string> CgroupDirs(string relative) =>
+        File.Exists("/sys/fs/cgroup/cgroup.controllers")
+            ? [Path.Combine("/sys/fs/cgroup", relative)]
+            : Directory.EnumerateDirectories("/sys/fs/cgroup").Select(c => Path.Combine(c, relative));
+
+    private static void TryRemoveDirectory(string dir)
+    {
+        try { Directory.Delete(dir); }
+        catch (DirectoryNotFoundException) { }
+        catch (IOException) { }
     }
 
     public ValueTask DisposeAsync()
     {
         try { Directory.Delete(_work, true); } catch (DirectoryNotFoundException) { }
+        foreach (var dir in CgroupDirs("sandbox-bench")) TryRemoveDirectory(dir);
         return ValueTask.CompletedTask;
     }
 
-    private sealed class Idle(ChildProcess process, string bundle) : IIdleSandbox
+    private sealed class Idle(ChildProcess process, Func<Task> forget) : IIdleSandbox
     {
         public FootprintSample Measure()
         {
@@ -87,7 +112,7 @@ public sealed class RuncSubject(string runcPath, string rootfs) : IBenchSubject
         public async ValueTask DisposeAsync()
         {
             await process.DisposeAsync().ConfigureAwait(false);
-            Directory.Delete(bundle, true);
+            await forget().ConfigureAwait(false);
         }
     }
 
