@@ -76,6 +76,9 @@ public static partial class CommandLine
     {
         "run" => RunCommand.ExecuteAsync(global, args, ct),
         "pull" => PullCommand.ExecuteAsync(global, args, ct),
+        "push" => PushCommand.ExecuteAsync(global, args, ct),
+        "login" => LoginCommand.LoginAsync(global, args, ct),
+        "logout" => LoginCommand.LogoutAsync(global, args, ct),
         "images" => ImageCommands.ListAsync(global, args, ct),
         "image" => ImageCommands.ExecuteAsync(global, args, ct),
         "info" => InfoCommand.ExecuteAsync(global, args, ct),
