@@ -41,7 +41,7 @@ public sealed partial class RegistryClient : IDisposable
         Registry = registry;
         _options = options;
         _logger = logger;
-        _http = new HttpClient(CreateHandler(registry, options), disposeHandler: true) { Timeout = Timeout.InfiniteTimeSpan };
+        _http = new HttpClient(CreateHandler(registry, options, this), disposeHandler: true) { Timeout = Timeout.InfiniteTimeSpan };
         _http.DefaultRequestHeaders.UserAgent.Add(new ProductInfoHeaderValue("sandbox", "1.0"));
     }
 
@@ -61,7 +61,10 @@ public sealed partial class RegistryClient : IDisposable
 
     // ---- TLS ----
 
-    private static SocketsHttpHandler CreateHandler(string registry, RegistryOptions options)
+    /// <summary>Why the last server certificate was refused (a TLS registry we do not trust, not a plain-HTTP one).</summary>
+    private volatile string? _certificateRejected;
+
+    private static SocketsHttpHandler CreateHandler(string registry, RegistryOptions options, RegistryClient owner)
     {
         var handler = new SocketsHttpHandler
         {
@@ -106,6 +109,9 @@ public sealed partial class RegistryClient : IDisposable
             RemoteCertificateValidationCallback = (_, certificate, chain, errors) =>
             {
                 if (!verify || errors == SslPolicyErrors.None) return true;
+                owner._certificateRejected = errors.HasFlag(SslPolicyErrors.RemoteCertificateNameMismatch)
+                    ? "its certificate does not name this host"
+                    : $"its certificate is not signed by a trusted CA (put the CA in {Path.Combine(options.CertsDirectories.FirstOrDefault() ?? "/etc/containers/certs.d", registry, "ca.crt")} or use --tls-verify=false)";
                 // Only chain errors can be fixed by a registry's own CA; a name mismatch stays an error.
                 if (errors != SslPolicyErrors.RemoteCertificateChainErrors || extraRoots.Count == 0 || certificate is null) return false;
                 using var custom = new X509Chain();
@@ -114,7 +120,9 @@ public sealed partial class RegistryClient : IDisposable
                 custom.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
                 if (chain is not null)
                     foreach (var element in chain.ChainElements) custom.ChainPolicy.ExtraStore.Add(element.Certificate);
-                return custom.Build(certificate as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(certificate.GetRawCertData()));
+                bool trusted = custom.Build(certificate as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(certificate.GetRawCertData()));
+                if (trusted) owner._certificateRejected = null;
+                return trusted;
             },
         };
         return handler;
@@ -135,7 +143,8 @@ public sealed partial class RegistryClient : IDisposable
                 await PingAsync(https, ct).ConfigureAwait(false);
                 return;
             }
-            catch (RegistryException e) when (e.Failure is RegistryFailure.Tls or RegistryFailure.Network && RegistryReference.IsLoopback(Registry))
+            catch (RegistryException e) when (e.Failure is RegistryFailure.Tls or RegistryFailure.Network && _certificateRejected is null
+                                              && RegistryReference.IsLoopback(Registry))
             {
                 // docker's rule: a loopback registry may speak plain HTTP.
                 RegistryLog.FallingBackToHttp(_logger, Registry, e.Message);
@@ -301,7 +310,8 @@ public sealed partial class RegistryClient : IDisposable
         }
         catch (HttpRequestException e) when (e.InnerException is AuthenticationException)
         {
-            throw new RegistryException(RegistryFailure.Tls, $"{Registry}: TLS handshake failed ({e.InnerException.Message})", e);
+            throw new RegistryException(RegistryFailure.Tls,
+                $"{Registry}: TLS handshake failed: {_certificateRejected ?? e.InnerException.Message}", e);
         }
         catch (HttpRequestException e)
         {
