@@ -70,6 +70,12 @@ public sealed class RegistryPushTests(PlainRegistryFixture fx) : IClassFixture<P
         if (format == Sandbox.Images.ArchiveFormat.OciArchive)
             Assert.Equal(fx.LayeredDigest, PlainRegistryFixture.Skopeo("inspect", "--format", "{{.Digest}}", $"oci-archive:{file}").Trim());
 
+        // podman with its own storage in the test's temp dir (vfs: no mounts left behind).
+        var podmanRoot = Path.Combine(_dir.Path, "podman");
+        var loaded = Tool.Run(Tool.Require("podman"), "--root", Path.Combine(podmanRoot, "root"), "--runroot", Path.Combine(podmanRoot, "run"),
+            "--storage-driver", "vfs", "--events-backend", "none", "load", "-i", file);
+        Assert.Contains($"{fx.Registry.Host}/layered:t", loaded);
+
         var other = new ImageStore(new Sandbox.Core.SandboxPaths(Path.Combine(_dir.Path, "other")));
         var imported = await other.ImportAsync(file);
         Assert.Equal($"{fx.Registry.Host}/layered", imported.Name);
