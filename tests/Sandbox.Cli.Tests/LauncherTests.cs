@@ -58,6 +58,73 @@ public class LauncherTests
     [InlineData("bench", "bench", "--runs", "3")]
     public void TheCliOwnOptionsCount(string expected, params string[] args) => Assert.Equal(expected, Scan(args));
 
+    /// <summary>
+    /// The launcher's up-to-date check (build_is_current) on a small copy of the repository's layout: current right
+    /// after a build, stale after any change to a source, and indifferent to what the build writes into bin/ and obj/.
+    /// </summary>
+    [Theory]
+    [InlineData("touch src/Sandbox.A/A.cs")]                                   // edited in place
+    [InlineData("echo '// more' >> src/Sandbox.A/Deep/B.cs")]                  // edited in a subdirectory
+    [InlineData("touch src/Sandbox.A/Deep/New.cs")]                             // added
+    [InlineData("rm src/Sandbox.A/Deep/B.cs")]                                  // removed
+    [InlineData("mv src/Sandbox.A/A.cs src/Sandbox.A/Renamed.cs")]              // renamed
+    [InlineData("mkdir src/Sandbox.B")]                                         // a new project
+    [InlineData("touch Directory.Build.props")]
+    [InlineData("rm Directory.Build.props")]                                    // a top-level input removed
+    [InlineData("rm out/bin/sandbox-init")]                                     // an output missing
+    public void BuildCheckSeesEveryChangeToTheSources(string change)
+    {
+        using var repo = new FakeRepo();
+        Assert.Equal("current", repo.Bash("build_is_current && echo current || echo stale"));
+        Assert.Equal("stale", repo.Bash(change + "; build_is_current && echo current || echo stale"));
+    }
+
+    [Fact]
+    public void BuildCheckIgnoresBuildOutputs()
+    {
+        using var repo = new FakeRepo();
+        Assert.Equal("current", repo.Bash(
+            "touch src/Sandbox.A/bin/x.dll src/Sandbox.A/obj/x.o out/bin/sandbox; build_is_current && echo current || echo stale"));
+    }
+
+    /// <summary>A temp directory with the repository's scripts/lib.sh, a source tree and a "built" out/bin.</summary>
+    private sealed class FakeRepo : IDisposable
+    {
+        private readonly DirectoryInfo _root = Directory.CreateTempSubdirectory("sandbox-launcher-test-");
+
+        public FakeRepo()
+        {
+            Directory.CreateDirectory(Path.Combine(_root.FullName, "scripts"));
+            File.Copy(Path.Combine(RepoRoot(), "scripts", "lib.sh"), Path.Combine(_root.FullName, "scripts", "lib.sh"));
+            // Every input is made an hour old first, so that "changed after the stamp" does not depend on the clock's grain.
+            Bash("""
+                mkdir -p src/Sandbox.A/Deep src/Sandbox.A/bin src/Sandbox.A/obj out/bin
+                echo 'class A {}' > src/Sandbox.A/A.cs; echo 'class B {}' > src/Sandbox.A/Deep/B.cs
+                echo '<Project/>' > Directory.Build.props
+                printf '#!/bin/sh\n' > out/bin/sandbox; cp out/bin/sandbox out/bin/sandbox-init; chmod +x out/bin/sandbox*
+                : > out/bin/sandbox-initramfs.cpio
+                find . -exec touch -d '1 hour ago' {} +
+                : > "$BUILD_STAMP"; record_build_inputs
+                """);
+        }
+
+        /// <summary>Runs <paramref name="script"/> in the fake repository with lib.sh sourced; its trimmed stdout.</summary>
+        public string Bash(string script)
+        {
+            var psi = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = _root.FullName };
+            psi.ArgumentList.Add("-c");
+            psi.ArgumentList.Add("set -euo pipefail; source scripts/lib.sh\n" + script);
+            using var p = Process.Start(psi)!;
+            var stdout = p.StandardOutput.ReadToEnd();
+            var stderr = p.StandardError.ReadToEnd();
+            p.WaitForExit();
+            Assert.True(p.ExitCode == 0, $"bash failed: {stderr}");
+            return stdout.Trim();
+        }
+
+        public void Dispose() => _root.Delete(recursive: true);
+    }
+
     /// <summary>The launcher's lists of value-taking options are the CLI's: a new one must be added to both.</summary>
     [Fact]
     public void ValueTakingOptionListsMatchTheCli()
