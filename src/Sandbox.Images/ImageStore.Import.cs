@@ -45,7 +45,20 @@ public sealed partial class ImageStore
         var storeLock = await FileLock.AcquireAsync(_layout.StoreLock, exclusive: false, cancellationToken).ConfigureAwait(false);
         try
         {
-            var (summary, untagged) = await ImportLockedAsync(kind, path, refName, requestedName, progress, cancellationToken).ConfigureAwait(false);
+            (ImageSummary, string?) result;
+            try
+            {
+                result = await ImportLockedAsync(kind, path, refName, requestedName, progress, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // The host's side (a full disk, permissions) rather than the input's: one line, saying which.
+                // (On Unix a plain IOException carries the errno in HResult: 28 ENOSPC, 122 EDQUOT.)
+                bool full = e.HResult is 28 or 122;
+                throw new SandboxException(SandboxFailure.Host,
+                    $"import {path}: {(full ? $"the image store's file system ({_layout.Root}) is full: " : "")}{e.Message}", e);
+            }
+            var (summary, untagged) = result;
             storeLock.Dispose();
             // Moving a tag may have left the image it pointed at without any: collect it like 'image rm' would.
             if (untagged is not null) await CollectUntaggedAsync(untagged, cancellationToken).ConfigureAwait(false);

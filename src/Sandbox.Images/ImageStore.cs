@@ -47,16 +47,22 @@ public sealed partial class ImageStore : IImageProvider
 
     private StoreIndex ReadIndex()
     {
-        if (!File.Exists(_layout.IndexFile)) return new StoreIndex();
-        var bytes = File.ReadAllBytes(_layout.IndexFile);
-        try
+        // Only a missing index is an empty store: anything else at that path must not read as "no images" (a later
+        // garbage collection would then delete every blob).
+        if (!Path.Exists(_layout.IndexFile)) return new StoreIndex();
+        if (Directory.Exists(_layout.IndexFile))
+            throw new SandboxException(SandboxFailure.Host, $"cannot read the image index {_layout.IndexFile}: it is a directory, not a file");
+        byte[] bytes;
+        try { bytes = File.ReadAllBytes(_layout.IndexFile); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            return JsonSerializer.Deserialize(bytes, ImagesJsonContext.Default.StoreIndex) ?? new StoreIndex();
+            throw new SandboxException(SandboxFailure.Host, $"cannot read the image index {_layout.IndexFile}: {e.Message}", e);
         }
-        catch (JsonException e)
-        {
-            throw new SandboxException(SandboxFailure.Image, $"the store index {_layout.IndexFile} is corrupt: {e.Message}", e);
-        }
+        // A damaged index (truncated, garbage, wrong shape) is rebuilt from the store itself: see ImageStore.Recovery.cs.
+        var index = ParseIndex(bytes, out var problem) ?? RebuildIndex(problem);
+        if (index.Images.Count > 0 && (!Directory.Exists(_layout.NamesDir) || !Directory.EnumerateFileSystemEntries(_layout.NamesDir).Any()))
+            WriteNames(index); // a store from before names/ existed
+        return index;
     }
 
     /// <summary>Writes the index atomically (write, fsync, rename); callers hold the index lock.</summary>
@@ -69,6 +75,7 @@ public sealed partial class ImageStore : IImageProvider
             f.Flush(flushToDisk: true);
         }
         File.Move(tmp, _layout.IndexFile, overwrite: true);
+        WriteNames(index);
     }
 
     /// <summary>

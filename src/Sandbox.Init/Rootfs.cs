@@ -27,10 +27,11 @@ internal static class Rootfs
                 if (!isDir && !File.Exists(m.Source))
                     throw new IOException($"host path {m.Source} does not exist");
                 var target = PathInRoot.Resolve(root, m.Target);
-                if (isDir) Directory.CreateDirectory(target);
+                var what = $"volume {m.Source}:{m.Target}";
+                if (isDir) PathInRoot.CreateDirectory(root, target, InitFailure.Rootfs, what);
                 else if (!File.Exists(target))
                 {
-                    Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+                    PathInRoot.CreateDirectory(root, Path.GetDirectoryName(target)!, InitFailure.Rootfs, what);
                     File.WriteAllBytes(target, []);
                 }
                 Mount(m.Source, target, null, MS_BIND | MS_REC);

@@ -30,7 +30,7 @@ public static partial class Workload
             if (spec.SetupLoopback) Try(InitFailure.Other, "bring up lo", () => Sockets.BringUp("lo"));
             var identity = Try(InitFailure.User, "resolve user", () => Identity.Resolve(spec.User, "/"));
             var env = WithHome(spec.Env, identity.Home);
-            Try(InitFailure.WorkingDir, $"create working directory {spec.WorkingDir}", () => Directory.CreateDirectory(spec.WorkingDir));
+            WorkingDirectory.Prepare(spec.WorkingDir);
             if (spec.ReadOnlyRootfs) Try(InitFailure.Rootfs, "make the rootfs read-only", () => Mounts.SetReadOnly("/", recursive: false));
 
             // 4. stdio (a pty from the sandbox's own devpts for -t), then the command.

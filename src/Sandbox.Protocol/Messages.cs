@@ -48,10 +48,24 @@ public readonly record struct ErrorMessage(InitFailure Failure, int Errno, strin
         return b;
     }
 
+    /// <summary>Longest message text kept: the user sees it as one line.</summary>
+    public const int MaxMessageChars = 1024;
+
+    /// <summary>
+    /// The text comes from the sandbox (a guest kernel's init may be compromised) and is printed on the user's
+    /// terminal: control characters (escape sequences, newlines) become U+FFFD and the length is capped.
+    /// </summary>
     public static ErrorMessage Decode(ReadOnlySpan<byte> p)
     {
         Frame.Require(p, 5, MessageType.Error);
-        return new((InitFailure)p[0], BinaryPrimitives.ReadInt32LittleEndian(p[1..]), Encoding.UTF8.GetString(p[5..]));
+        var text = Encoding.UTF8.GetString(p[5..]);
+        if (text.Length > MaxMessageChars) text = text[..MaxMessageChars] + "…";
+        if (text.Any(char.IsControl))
+            text = string.Create(text.Length, text, (span, t) =>
+            {
+                for (int i = 0; i < t.Length; i++) span[i] = char.IsControl(t[i]) ? '\uFFFD' : t[i];
+            });
+        return new((InitFailure)p[0], BinaryPrimitives.ReadInt32LittleEndian(p[1..]), text);
     }
 }
 
