@@ -16,7 +16,7 @@ public sealed partial class ContainerSandbox : ISandbox
     private readonly string _initPath;
     private readonly ILogger _logger;
     private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private SandboxState? _state;
+    private SandboxDirectory? _dir;
     private Cgroup? _cgroup;
     private bool _cgroupCreated;
     private SandboxNative.SpawnedInit? _init;
@@ -49,13 +49,18 @@ public sealed partial class ContainerSandbox : ISandbox
     /// <summary>sandbox-init's pid on the host (PID 1 inside).</summary>
     public int InitPid => _init?.Pid ?? 0;
 
+    private string Upper => _dir!.PathOf("upper");
+    private string Work => _dir!.PathOf("work");
+    private string RootfsDir => _dir!.PathOf("rootfs");
+
     /// <summary>The sandbox's cgroup (for stats and tests).</summary>
     public Cgroup? Cgroup => _cgroup;
 
     internal async Task StartAsync(SandboxStdio stdio, CancellationToken cancellationToken)
     {
         var process = ProcessSpec.Resolve(_lease.Config, _spec);
-        _state = SandboxState.Create(_paths, Id);
+        _dir = _spec.Id is null ? SandboxDirectory.Create(_paths, Id) : SandboxDirectory.Claim(_paths, Id);
+        foreach (var d in new[] { Upper, Work, RootfsDir }) Directory.CreateDirectory(d);
         _cgroup = Cgroup.For(Id);
         _cgroupCreated = true;
         _cgroup.Create(_spec.Limits);
@@ -66,9 +71,9 @@ public sealed partial class ContainerSandbox : ISandbox
         {
             mapping = IdMapping.ForSandboxes();
             // Root of the sandbox owns its writable layer.
-            foreach (var d in new[] { _state.Upper, _state.Work, _state.Rootfs })
+            foreach (var d in new[] { Upper, Work, RootfsDir })
                 Chown(d, mapping.HostUid, mapping.HostGid);
-            Directory.CreateDirectory(Path.Combine(_state.Dir, "lower"));
+            Directory.CreateDirectory(_dir.PathOf("lower"));
         }
 
         var (hostControl, initControl) = Sockets.SocketPair();
@@ -80,8 +85,8 @@ public sealed partial class ContainerSandbox : ISandbox
                       SandboxNative.CLONE_NEWIPC | SandboxNative.CLONE_NEWCGROUP;
         if (_spec.Network == NetworkMode.None) flags |= SandboxNative.CLONE_NEWNET;
         if (_spec.UserNamespace) flags |= SandboxNative.CLONE_NEWUSER;
-        var argv = new List<string> { _initPath, "container", "--stdio", channel ? "channel" : "inherit", "--rootfs", _state.Rootfs };
-        if (_spec.UserNamespace) argv.AddRange(["--idmapped-lower", Path.Combine(_state.Dir, "lower")]);
+        var argv = new List<string> { _initPath, "container", "--stdio", channel ? "channel" : "inherit", "--rootfs", RootfsDir };
+        if (_spec.UserNamespace) argv.AddRange(["--idmapped-lower", _dir.PathOf("lower")]);
         try
         {
             _init = SandboxNative.SpawnInit(_initPath, argv, ["PATH=/usr/sbin:/usr/bin:/sbin:/bin", "DOTNET_GCgen0size=0x200000"],
@@ -139,8 +144,8 @@ public sealed partial class ContainerSandbox : ISandbox
             Interactive = _spec.Interactive,
             ReadOnlyRootfs = _spec.ReadOnlyRootfs,
             Lower = _lease.RootfsPath,
-            Upper = _state.Upper,
-            Work = _state.Work,
+            Upper = Upper,
+            Work = Work,
             Mounts = _spec.Volumes.Select(v => new BindMount { Source = v.HostPath, Target = v.GuestPath, ReadOnly = v.ReadOnly }).ToArray(),
             SetupLoopback = _spec.Network == NetworkMode.None,
         };
@@ -230,6 +235,31 @@ public sealed partial class ContainerSandbox : ISandbox
         catch (Exception e) when (e is IOException or ObjectDisposedException) { }
     }
 
+    public Task PauseAsync(CancellationToken cancellationToken = default) =>
+        _cgroup is null ? Task.CompletedTask : _cgroup.FreezeAsync(true, cancellationToken);
+
+    public Task ResumeAsync(CancellationToken cancellationToken = default) =>
+        _cgroup is null ? Task.CompletedTask : _cgroup.FreezeAsync(false, cancellationToken);
+
+    /// <summary>The overlay's work dir and the mount points; the writable layer (upper) is kept.</summary>
+    internal static void DeleteScratch(SandboxDirectory dir)
+    {
+        var work = dir.PathOf("work");
+        if (Directory.Exists(work))
+        {
+            foreach (var d in Directory.EnumerateDirectories(work, "*", SearchOption.AllDirectories))
+            {
+                try { File.SetUnixFileMode(d, (UnixFileMode)0x1c0); } catch (IOException) { }
+            }
+            Directory.Delete(work, recursive: true);
+        }
+        foreach (var mountPoint in new[] { "rootfs", "lower" })
+        {
+            Mounts.TryUnmount(dir.PathOf(mountPoint));
+            try { Directory.Delete(dir.PathOf(mountPoint)); } catch (DirectoryNotFoundException) { } catch (IOException) { }
+        }
+    }
+
     public Task<SandboxStats> GetStatsAsync(CancellationToken cancellationToken = default)
     {
         long memory = _cgroup?.MemoryUsage() ?? 0;
@@ -268,12 +298,17 @@ public sealed partial class ContainerSandbox : ISandbox
             try { await _cgroup.DestroyAsync().ConfigureAwait(false); }
             catch (SandboxException e) { ContainerLog.CleanupFailed(_logger, Id, e.Message); }
         }
-        if (_state is not null)
+        if (_dir is not null)
         {
             try
             {
-                if (_spec.Remove) _state.Remove();
-                else _state.KeepExited();
+                if (_spec.Remove) _dir.Remove();
+                else
+                {
+                    // The writable layer stays (docker's semantics without --rm); the scratch goes.
+                    DeleteScratch(_dir);
+                    _dir.KeepExited();
+                }
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {

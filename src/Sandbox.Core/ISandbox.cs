@@ -24,5 +24,11 @@ public interface ISandbox : IAsyncDisposable
     /// <summary>Tells a tty workload its terminal's new size.</summary>
     Task ResizeTtyAsync(ushort rows, ushort columns, CancellationToken cancellationToken = default);
 
+    /// <summary>Freezes every process of the sandbox (freezer cgroup / suspended domain).</summary>
+    Task PauseAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Thaws what <see cref="PauseAsync"/> froze.</summary>
+    Task ResumeAsync(CancellationToken cancellationToken = default);
+
     Task<SandboxStats> GetStatsAsync(CancellationToken cancellationToken = default);
 }

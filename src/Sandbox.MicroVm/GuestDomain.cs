@@ -14,18 +14,20 @@ internal sealed class GuestDomain : IAsyncDisposable
 {
     private readonly LibvirtConnection _connection;
     private readonly DomainDefinition _definition;
-    private readonly string _runDir;
+    private readonly SandboxDirectory _dir;
+    private readonly bool _removeDirectory;
     private readonly ILogger _log;
     private LibvirtDomain? _domain;
     private Socket? _socket;
     private NetworkStream? _stream;
     private int _disposed;
 
-    private GuestDomain(LibvirtConnection connection, DomainDefinition definition, string runDir, ILogger log)
+    private GuestDomain(LibvirtConnection connection, DomainDefinition definition, SandboxDirectory dir, bool removeDirectory, ILogger log)
     {
         _connection = connection;
         _definition = definition;
-        _runDir = runDir;
+        _dir = dir;
+        _removeDirectory = removeDirectory;
         _log = log;
     }
 
@@ -40,10 +42,10 @@ internal sealed class GuestDomain : IAsyncDisposable
     /// Creates the domain (destroyed with our libvirt connection, so a SIGKILLed sandbox leaves none) and waits until
     /// init's Hello and InitStarted mark arrive, within <paramref name="deadline"/>. On any failure nothing is left.
     /// </summary>
-    public static async Task<GuestDomain> BootAsync(LibvirtConnection connection, DomainDefinition definition, string runDir,
-        TimeSpan deadline, SandboxTimings timings, ILogger log, CancellationToken cancellationToken)
+    public static async Task<GuestDomain> BootAsync(LibvirtConnection connection, DomainDefinition definition, SandboxDirectory dir,
+        bool removeDirectory, TimeSpan deadline, SandboxTimings timings, ILogger log, CancellationToken cancellationToken)
     {
-        var guest = new GuestDomain(connection, definition, runDir, log);
+        var guest = new GuestDomain(connection, definition, dir, removeDirectory, log);
         try
         {
             var xml = definition.ToXml();
@@ -136,6 +138,21 @@ internal sealed class GuestDomain : IAsyncDisposable
 
     public LibvirtDomain? Domain => _domain;
 
+    /// <summary>Suspends (pause) or resumes the domain's vCPUs.</summary>
+    public Task SetSuspendedAsync(bool suspended) => Task.Run(() =>
+    {
+        var domain = _domain ?? throw new SandboxException(SandboxFailure.Libvirt, $"micro-VM {Name} is gone");
+        try
+        {
+            if (suspended) domain.Suspend();
+            else domain.Resume();
+        }
+        catch (LibvirtException e)
+        {
+            throw new SandboxException(SandboxFailure.Libvirt, $"cannot {(suspended ? "suspend" : "resume")} micro-VM {Name}: {e.Message}", e);
+        }
+    });
+
     /// <summary>Destroys the domain now (idempotent); returns once libvirt reports it gone.</summary>
     public async Task DestroyAsync()
     {
@@ -144,7 +161,17 @@ internal sealed class GuestDomain : IAsyncDisposable
         await Task.Run(() =>
         {
             try { domain.Destroy(); }
-            catch (LibvirtException e) { MicroVmLog.DestroyFailed(_log, Name, e.Message); }
+            catch (LibvirtException e)
+            {
+                // Our connection broke (libvirtd restarted under a long-running sandbox): ask a fresh one.
+                try
+                {
+                    using var fresh = LibvirtConnection.Open(_connection.Uri);
+                    using var again = fresh.LookupDomain(Name);
+                    again?.Destroy();
+                }
+                catch (LibvirtException) { MicroVmLog.DestroyFailed(_log, Name, e.Message); }
+            }
         }).ConfigureAwait(false);
     }
 
@@ -156,7 +183,12 @@ internal sealed class GuestDomain : IAsyncDisposable
         _domain = null;
         _stream?.Dispose();
         _socket?.Dispose();
-        TryDelete(() => Directory.Delete(_runDir, recursive: true));
+        if (_removeDirectory) TryDelete(_dir.Remove);
+        else
+        {
+            TryDelete(() => File.Delete(_definition.ChannelSocketPath));
+            _dir.KeepExited();
+        }
         // libvirt keeps qemu's stderr per domain name; a transient sandbox's log would pile up forever.
         if (_connection.Uri.StartsWith("qemu:///", StringComparison.Ordinal))
             TryDelete(() => File.Delete($"/var/log/libvirt/qemu/{Name}.log"));

@@ -66,7 +66,8 @@ public static class KvmProbe
             return new Result(Accelerator.Tcg, "libvirt offers no kvm domains", false);
 
         var id = "kvmprobe-" + SandboxId.New();
-        var runDir = VmRunDirectory.Create(paths, id);
+        var dir = SandboxDirectory.Create(paths, id);
+        var runDir = dir.Dir;
         var definition = new DomainDefinition
         {
             Name = "sandbox-" + id,
@@ -83,7 +84,7 @@ public static class KvmProbe
         var started = SandboxTimings.Now();
         try
         {
-            await using var domain = await GuestDomain.BootAsync(connection, definition, runDir, Deadline, new SandboxTimings(), log,
+            await using var domain = await GuestDomain.BootAsync(connection, definition, dir, removeDirectory: true, Deadline, new SandboxTimings(), log,
                 cancellationToken).ConfigureAwait(false);
             return new Result(Accelerator.Kvm, $"a guest booted under KVM in {(SandboxTimings.Now() - started) / 1e6:0} ms", false);
         }
@@ -103,7 +104,7 @@ public static class KvmProbe
         }
         finally
         {
-            try { Directory.Delete(runDir, recursive: true); } catch (IOException) { }
+            try { dir.Remove(); } catch (IOException) { }
         }
     }
 

@@ -101,8 +101,9 @@ public sealed class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
         try
         {
             var process = ProcessSpec.Resolve(image.Config, spec);
-            var id = SandboxId.New();
-            var runDir = VmRunDirectory.Create(_paths, id);
+            var id = spec.Id ?? SandboxId.New();
+            var dir = spec.Id is null ? SandboxDirectory.Create(_paths, id) : SandboxDirectory.Claim(_paths, id);
+            var runDir = dir.Dir;
             var definition = new DomainDefinition
             {
                 Name = MicroVmSandbox.FormatId(id),
@@ -117,7 +118,7 @@ public sealed class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
                 ConsoleLogPath = Path.Combine(runDir, "console.log"),
             };
             MicroVmLog.DomainXml(_log, definition.Name, definition.ToXml());
-            guest = await GuestDomain.BootAsync(connection, definition, runDir, BootDeadline, timings, _log, cancellationToken)
+            guest = await GuestDomain.BootAsync(connection, definition, dir, spec.Remove, BootDeadline, timings, _log, cancellationToken)
                 .ConfigureAwait(false);
             var sandbox = new MicroVmSandbox(id, guest, image, stdio, accelerator, memoryMiB << 20, timings, _log);
             try

@@ -175,6 +175,10 @@ public sealed class MicroVmSandbox : ISandbox
         _exit.Task.IsCompleted ? Task.CompletedTask
         : _guest.Writer.WriteAsync(MessageType.Resize, Payload.Resize(rows, columns), cancellationToken).AsTask();
 
+    public Task PauseAsync(CancellationToken cancellationToken = default) => _guest.SetSuspendedAsync(true);
+
+    public Task ResumeAsync(CancellationToken cancellationToken = default) => _guest.SetSuspendedAsync(false);
+
     /// <summary>qemu's PSS on the host (its whole cost, guest RAM it touched included) and the guest's configured size.</summary>
     public Task<SandboxStats> GetStatsAsync(CancellationToken cancellationToken = default) => Task.Run(() =>
     {

@@ -5,10 +5,10 @@ using Sandbox.Interop.Libvirt;
 namespace Sandbox.MicroVm;
 
 /// <summary>
-/// Removes <c>sandbox-*</c> domains whose owning process is gone, and VM run directories no domain uses any more.
-/// AUTODESTROY already ties a domain to the connection that made it; this catches the rest (a libvirtd restart keeps
-/// running domains but forgets the tie; a SIGKILLed run leaves its directory). Runs when a runtime first connects and
-/// on <c>sandbox prune</c>.
+/// Removes <c>sandbox-*</c> domains whose owning process is gone (from the owner's pid, start time and boot id in the
+/// domain's metadata). AUTODESTROY already ties a domain to its owner's connection; this catches the rest (a libvirtd
+/// restart keeps running domains but forgets the tie). Runs when a runtime first connects and in the lifecycle's
+/// reaper (every lifecycle command, <c>sandbox prune</c>); the sandbox's directory is the lifecycle reaper's part.
 /// </summary>
 public static class StaleDomainReaper
 {
@@ -37,23 +37,13 @@ public static class StaleDomainReaper
                     removed++;
                     MicroVmLog.StaleDomainRemoved(log, domain.Name, owner.Pid);
                 }
-            }
-        }
-        var parent = VmRunDirectory.Parent(paths);
-        if (!Directory.Exists(parent)) return removed;
-        foreach (var dir in Directory.EnumerateDirectories(parent))
-        {
-            if (live.Contains(Path.GetFileName(dir))) continue;
-            if (DateTime.UtcNow - Directory.GetLastWriteTimeUtc(dir) < Grace) continue;
-            try
-            {
-                Directory.Delete(dir, recursive: true);
                 // libvirt's qemu log of that run's domain, which its dead owner could not remove.
                 if (connection.Uri.StartsWith("qemu:///", StringComparison.Ordinal))
-                    File.Delete($"/var/log/libvirt/qemu/sandbox-{Path.GetFileName(dir)}.log");
-                removed++;
+                {
+                    try { File.Delete($"/var/log/libvirt/qemu/{domain.Name}.log"); }
+                    catch (Exception e) when (e is IOException or UnauthorizedAccessException) { MicroVmLog.CleanupFailed(log, domain.Name, e.Message); }
+                }
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { MicroVmLog.CleanupFailed(log, dir, e.Message); }
         }
         return removed;
     }
