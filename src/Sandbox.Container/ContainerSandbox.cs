@@ -43,7 +43,7 @@ public sealed partial class ContainerSandbox : ISandbox
 
     public string Id { get; }
     public Isolation Isolation => Isolation.Container;
-    public string? Accelerator => null;
+    public Accelerator Accelerator => Accelerator.None;
     public SandboxTimings Timings { get; }
 
     /// <summary>sandbox-init's pid on the host (PID 1 inside).</summary>
@@ -259,6 +259,9 @@ public sealed partial class ContainerSandbox : ISandbox
             try { Directory.Delete(dir.PathOf(mountPoint)); } catch (DirectoryNotFoundException) { } catch (IOException) { }
         }
     }
+
+    public Task<ISandboxProcess> ExecAsync(ExecSpec spec, SandboxStdio stdio, CancellationToken cancellationToken = default) =>
+        throw new NotImplementedException("exec: protocol v2 lands in the next commit");
 
     public Task<SandboxStats> GetStatsAsync(CancellationToken cancellationToken = default)
     {

@@ -35,12 +35,12 @@ public sealed class MicroVmSandbox : ISandbox
         _guestMemoryBytes = guestMemoryBytes;
         _log = log;
         Timings = timings;
-        Accelerator = accelerator == MicroVm.Accelerator.Kvm ? "kvm" : "tcg";
+        Accelerator = accelerator;
     }
 
     public string Id { get; }
     public Isolation Isolation => Isolation.Vm;
-    public string? Accelerator { get; }
+    public Accelerator Accelerator { get; }
     public SandboxTimings Timings { get; }
 
     /// <summary>The libvirt domain's name (<c>sandbox-&lt;id&gt;</c>).</summary>
@@ -178,6 +178,9 @@ public sealed class MicroVmSandbox : ISandbox
     public Task PauseAsync(CancellationToken cancellationToken = default) => _guest.SetSuspendedAsync(true);
 
     public Task ResumeAsync(CancellationToken cancellationToken = default) => _guest.SetSuspendedAsync(false);
+
+    public Task<ISandboxProcess> ExecAsync(ExecSpec spec, SandboxStdio stdio, CancellationToken cancellationToken = default) =>
+        throw new NotImplementedException("exec: protocol v2 lands in the next commit");
 
     /// <summary>qemu's PSS on the host (its whole cost, guest RAM it touched included) and the guest's configured size.</summary>
     public Task<SandboxStats> GetStatsAsync(CancellationToken cancellationToken = default) => Task.Run(() =>

@@ -166,7 +166,7 @@ public static partial class RunCommand
                 Console.Error.WriteLine($"sandbox: {sandbox.Id}: workload killed: out of memory (limit {spec.Limits.MemoryBytes} bytes)");
             await sandbox.DisposeAsync().ConfigureAwait(false);
             if (timings == TimingsOutput.Human) PrintTimings(sandbox);
-            if (timings == TimingsOutput.Raw) Console.Error.WriteLine(sandbox.Timings.ToRawLine(sandbox.Accelerator));
+            if (timings == TimingsOutput.Raw) Console.Error.WriteLine(sandbox.Timings.ToRawLine(sandbox.Accelerator.ToShortName()));
             return status.ShellCode;
         }
         finally
@@ -180,7 +180,7 @@ public static partial class RunCommand
         var line = string.Join("  ", sandbox.Timings.Phases()
             .Where(p => p.Milliseconds is not null)
             .Select(p => $"{p.Name} {p.Milliseconds:0.0}ms"));
-        var accel = sandbox.Accelerator is string a ? $" [{a}]" : "";
+        var accel = sandbox.Accelerator.ToShortName() is string a ? $" [{a}]" : "";
         Console.Error.WriteLine($"timings ({sandbox.Isolation.ToString().ToLowerInvariant()}{accel}): {line}");
     }
 }
