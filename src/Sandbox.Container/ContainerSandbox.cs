@@ -4,6 +4,7 @@ using Sandbox.Container.Cgroups;
 using Sandbox.Core;
 using Sandbox.Interop.Libc;
 using Sandbox.Protocol;
+using Sandbox.Protocol.Host;
 
 namespace Sandbox.Container;
 
@@ -15,18 +16,16 @@ public sealed partial class ContainerSandbox : ISandbox
     private readonly SandboxPaths _paths;
     private readonly string _initPath;
     private readonly ILogger _logger;
-    private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private SandboxDirectory? _dir;
     private Cgroup? _cgroup;
     private bool _cgroupCreated;
     private SandboxNative.SpawnedInit? _init;
     private Task<int>? _initExit;
     private NetworkStream? _control;
-    private FrameWriter? _writer;
     private SafeFd? _fdSocket;
-    private Task? _receive;
-    private ExitMessage? _exit;
-    private SandboxException? _failure;
+    private InitSession? _session;
+    private InitProcess? _main;
+    private ProcessSpec? _process;
     private int _disposed;
 
     internal ContainerSandbox(string id, SandboxSpec spec, IImageLease lease, SandboxPaths paths, string initPath,
@@ -58,7 +57,10 @@ public sealed partial class ContainerSandbox : ISandbox
 
     internal async Task StartAsync(SandboxStdio stdio, CancellationToken cancellationToken)
     {
-        var process = ProcessSpec.Resolve(_lease.Config, _spec);
+        ushort rows = 0, cols = 0;
+        if (_spec.Tty && stdio.IsInherited) HostStreams.TryGetTerminalSize(out rows, out cols);
+        var (process, initSpec) = InitSpecBuilder.Build(_spec, _lease.Config, Id, InitMode.Container, rows, cols);
+        _process = process;
         _dir = _spec.Id is null ? SandboxDirectory.Create(_paths, Id) : SandboxDirectory.Claim(_paths, Id);
         foreach (var d in new[] { Upper, Work, RootfsDir }) Directory.CreateDirectory(d);
         _cgroup = Cgroup.For(Id);
@@ -127,35 +129,14 @@ public sealed partial class ContainerSandbox : ISandbox
 
         _control = new NetworkStream(new Socket(new SafeSocketHandle(hostControl.DangerousGetHandle(), ownsHandle: true)), ownsSocket: true);
         hostControl.SetHandleAsInvalid();
-        _writer = new FrameWriter(_control);
-        ushort rows = 0, cols = 0;
-        if (_spec.Tty && stdio.IsInherited) TryTerminalSize(out rows, out cols);
-        var initSpec = new InitSpec
-        {
-            Mode = InitMode.Container,
-            Argv = process.Argv.ToArray(),
-            Env = process.Env.ToArray(),
-            WorkingDir = process.WorkingDir,
-            User = process.User,
-            Hostname = _spec.Hostname ?? Id,
-            Tty = _spec.Tty,
-            TtyRows = rows,
-            TtyColumns = cols,
-            Interactive = _spec.Interactive,
-            ReadOnlyRootfs = _spec.ReadOnlyRootfs,
-            Lower = _lease.RootfsPath,
-            Upper = Upper,
-            Work = Work,
-            Mounts = _spec.Volumes.Select(v => new BindMount { Source = v.HostPath, Target = v.GuestPath, ReadOnly = v.ReadOnly }).ToArray(),
-            SetupLoopback = _spec.Network == NetworkMode.None,
-        };
-        await _writer.WriteAsync(MessageType.Start, Payload.Spec(initSpec), cancellationToken).ConfigureAwait(false);
-        _receive = ReceiveAsync(_control, stdio, channel);
-        if (channel) StartStdinPump(stdio);
-        else if (_spec.Tty) StartTtyRelay();
-
-        using (cancellationToken.Register(() => _started.TrySetCanceled(cancellationToken)))
-            await _started.Task.ConfigureAwait(false);
+        initSpec.Lower = _lease.RootfsPath;
+        initSpec.Upper = Upper;
+        initSpec.Work = Work;
+        _session = new InitSession(_control, Id, Timings, alignClock: false); // no time namespace: init's clock is ours
+        _main = await _session.StartAsync(initSpec, channel ? HostStreams.For(stdio, _spec.Tty, _spec.Interactive) : HostStreams.None,
+            cancellationToken).ConfigureAwait(false);
+        if (!channel && _spec.Tty) StartTtyRelay();
+        await _main.Started.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     private void SendIdmappedLower(int pid)
@@ -190,14 +171,15 @@ public sealed partial class ContainerSandbox : ISandbox
 
     public async Task<ExitStatus> WaitAsync(CancellationToken cancellationToken = default)
     {
-        if (_receive is null || _initExit is null) throw new InvalidOperationException("the sandbox was not started");
-        await _receive.WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (_session is null || _main is null || _initExit is null) throw new InvalidOperationException("the sandbox was not started");
+        await _session.Receiving.WaitAsync(cancellationToken).ConfigureAwait(false);
         int initStatus = await _initExit.WaitAsync(cancellationToken).ConfigureAwait(false);
         await FlushOutputAsync().ConfigureAwait(false);
-        if (_failure is not null && _exit is null) throw _failure;
         ExitStatus status;
-        if (_exit is ExitMessage m)
-            status = m.Signal != 0 ? ExitStatus.Killed(m.Signal) : ExitStatus.Exited(m.Code);
+        if (_main.ExitReported)
+            status = await _main.Exit.ConfigureAwait(false);
+        else if (_main.Exit.Exception?.InnerException is SandboxException { Reason: not SandboxFailure.Init } failure)
+            throw failure; // init failed after the start and said why
         else if (Processes.Signaled(initStatus, out int sig))
             status = ExitStatus.Killed(sig);
         else
@@ -211,12 +193,8 @@ public sealed partial class ContainerSandbox : ISandbox
         return status;
     }
 
-    public async Task SignalAsync(int signal, CancellationToken cancellationToken = default)
-    {
-        if (_writer is null) return;
-        try { await _writer.WriteAsync(MessageType.Signal, Payload.Int32(signal), cancellationToken).ConfigureAwait(false); }
-        catch (Exception e) when (e is IOException or ObjectDisposedException) { /* already gone */ }
-    }
+    public Task SignalAsync(int signal, CancellationToken cancellationToken = default) =>
+        SwallowGone(_main?.SignalAsync(signal, cancellationToken));
 
     public Task KillAsync(CancellationToken cancellationToken = default)
     {
@@ -228,11 +206,14 @@ public sealed partial class ContainerSandbox : ISandbox
         return Task.CompletedTask;
     }
 
-    public async Task ResizeTtyAsync(ushort rows, ushort columns, CancellationToken cancellationToken = default)
+    public Task ResizeTtyAsync(ushort rows, ushort columns, CancellationToken cancellationToken = default) =>
+        SwallowGone(_main?.ResizeTtyAsync(rows, columns, cancellationToken));
+
+    private static async Task SwallowGone(Task? send)
     {
-        if (_writer is null) return;
-        try { await _writer.WriteAsync(MessageType.Resize, Payload.Resize(rows, columns), cancellationToken).ConfigureAwait(false); }
-        catch (Exception e) when (e is IOException or ObjectDisposedException) { }
+        if (send is null) return;
+        try { await send.ConfigureAwait(false); }
+        catch (SandboxException e) when (e.Reason == SandboxFailure.NotRunning) { /* already gone */ }
     }
 
     public Task PauseAsync(CancellationToken cancellationToken = default) =>
@@ -260,8 +241,16 @@ public sealed partial class ContainerSandbox : ISandbox
         }
     }
 
-    public Task<ISandboxProcess> ExecAsync(ExecSpec spec, SandboxStdio stdio, CancellationToken cancellationToken = default) =>
-        throw new NotImplementedException("exec: protocol v2 lands in the next commit");
+    public async Task<ISandboxProcess> ExecAsync(ExecSpec spec, SandboxStdio stdio, CancellationToken cancellationToken = default)
+    {
+        if (_session is null || _process is null || _initExit is null) throw new InvalidOperationException("the sandbox was not started");
+        if (_initExit.IsCompleted || Volatile.Read(ref _disposed) != 0)
+            throw new SandboxException(SandboxFailure.NotRunning, $"sandbox {Id} is not running: its workload has exited");
+        ushort rows = spec.TtyRows, cols = spec.TtyColumns;
+        if (spec.Tty && rows == 0 && stdio.IsInherited) HostStreams.TryGetTerminalSize(out rows, out cols);
+        var request = InitSpecBuilder.Exec(_process, spec, rows, cols);
+        return await _session.ExecAsync(request, HostStreams.For(stdio, spec.Tty, spec.Interactive), cancellationToken).ConfigureAwait(false);
+    }
 
     public Task<SandboxStats> GetStatsAsync(CancellationToken cancellationToken = default)
     {
@@ -289,9 +278,9 @@ public sealed partial class ContainerSandbox : ISandbox
             catch (ErrnoException e) { ContainerLog.CleanupFailed(_logger, Id, e.Message); }
         }
         _control?.Dispose();
-        if (_receive is not null)
+        if (_session is not null)
         {
-            try { await _receive.ConfigureAwait(false); } catch (Exception) { /* reported by WaitAsync/StartAsync */ }
+            try { await _session.Receiving.ConfigureAwait(false); } catch (Exception) { /* reported by WaitAsync/StartAsync */ }
         }
         StopStdio();
         _fdSocket?.Dispose();

@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Sandbox.Container;
 using Sandbox.Core;
-using Sandbox.Interop.Libvirt;
 using Sandbox.MicroVm;
 
 namespace Sandbox.Lifecycle;
@@ -131,13 +130,5 @@ public sealed class SandboxReaper(SandboxStore store, string libvirtUri, ILogger
     /// libvirtd saw the owner's connection close; this covers a libvirtd that was down or restarted). A libvirtd that
     /// does not answer is not an error here: the next command tries again.
     /// </summary>
-    private int ReapDomains()
-    {
-        try
-        {
-            using var connection = LibvirtConnection.Open(libvirtUri);
-            return StaleDomainReaper.Reap(connection, store.Paths, log);
-        }
-        catch (LibvirtException) { return 0; }
-    }
+    private int ReapDomains() => StaleDomainReaper.Prune(libvirtUri, store.Paths, log);
 }

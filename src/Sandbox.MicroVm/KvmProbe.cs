@@ -20,7 +20,7 @@ public static class KvmProbe
     /// <summary>The accelerator to use, and why.</summary>
     public readonly record struct Result(Accelerator Accelerator, string Reason, bool Cached);
 
-    public static async Task<Result> ProbeAsync(LibvirtConnection connection, SandboxPaths paths, GuestArtifacts guest,
+    internal static async Task<Result> ProbeAsync(LibvirtConnection connection, SandboxPaths paths, GuestArtifacts guest,
         ILogger log, CancellationToken cancellationToken)
     {
         if (Environment.GetEnvironmentVariable(ForceVariable) is { Length: > 0 } forced)
@@ -84,7 +84,7 @@ public static class KvmProbe
         var started = SandboxTimings.Now();
         try
         {
-            await using var domain = await GuestDomain.BootAsync(connection, definition, dir, removeDirectory: true, Deadline, new SandboxTimings(), log,
+            await using var domain = await GuestDomain.BootAsync(connection, definition, dir, removeDirectory: true, "kvm-probe", Deadline, new SandboxTimings(), log,
                 cancellationToken).ConfigureAwait(false);
             return new Result(Accelerator.Kvm, $"a guest booted under KVM in {(SandboxTimings.Now() - started) / 1e6:0} ms", false);
         }

@@ -15,7 +15,16 @@ public static class StaleDomainReaper
     /// <summary>A run directory younger than this may belong to a domain still being created.</summary>
     private static readonly TimeSpan Grace = TimeSpan.FromMinutes(2);
 
-    public static int Reap(LibvirtConnection connection, SandboxPaths paths, ILogger log)
+    /// <summary><c>sandbox prune</c>: reaps through its own connection; 0 (not an error) when libvirt is not reachable.</summary>
+    public static int Prune(string libvirtUri, SandboxPaths paths, ILogger log)
+    {
+        LibvirtConnection connection;
+        try { connection = LibvirtConnection.Open(libvirtUri); }
+        catch (LibvirtException) { return 0; }
+        using (connection) return Reap(connection, paths, log);
+    }
+
+    internal static int Reap(LibvirtConnection connection, SandboxPaths paths, ILogger log)
     {
         int removed = 0;
         var live = new HashSet<string>(StringComparer.Ordinal);
