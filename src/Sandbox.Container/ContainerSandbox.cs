@@ -27,6 +27,7 @@ public sealed partial class ContainerSandbox : ISandbox
     private InitProcess? _main;
     private ProcessSpec? _process;
     private int _disposed;
+    private volatile bool _paused;
 
     internal ContainerSandbox(string id, SandboxSpec spec, IImageLease lease, SandboxPaths paths, string initPath,
         SandboxTimings timings, ILogger logger)
@@ -196,14 +197,20 @@ public sealed partial class ContainerSandbox : ISandbox
     public Task SignalAsync(int signal, CancellationToken cancellationToken = default) =>
         SwallowGone(_main?.SignalAsync(signal, cancellationToken));
 
-    public Task KillAsync(CancellationToken cancellationToken = default)
+    public async Task KillAsync(CancellationToken cancellationToken = default)
     {
         // SIGKILL to PID 1 of the pid namespace: the kernel kills every process in it.
         if (_init is not null && _initExit is { IsCompleted: false })
         {
             try { Processes.PidfdSendSignal(_init.Pidfd, Processes.SIGKILL); } catch (ErrnoException) { }
+            // A paused (frozen) sandbox takes the SIGKILL only once thawed.
+            if (_paused && _cgroup is not null)
+            {
+                try { await _cgroup.FreezeAsync(false, cancellationToken).ConfigureAwait(false); }
+                catch (SandboxException e) { ContainerLog.CleanupFailed(_logger, Id, e.Message); }
+                _paused = false;
+            }
         }
-        return Task.CompletedTask;
     }
 
     public Task ResizeTtyAsync(ushort rows, ushort columns, CancellationToken cancellationToken = default) =>
@@ -216,11 +223,19 @@ public sealed partial class ContainerSandbox : ISandbox
         catch (SandboxException e) when (e.Reason == SandboxFailure.NotRunning) { /* already gone */ }
     }
 
-    public Task PauseAsync(CancellationToken cancellationToken = default) =>
-        _cgroup is null ? Task.CompletedTask : _cgroup.FreezeAsync(true, cancellationToken);
+    public async Task PauseAsync(CancellationToken cancellationToken = default)
+    {
+        if (_cgroup is null) return;
+        _paused = true;
+        await _cgroup.FreezeAsync(true, cancellationToken).ConfigureAwait(false);
+    }
 
-    public Task ResumeAsync(CancellationToken cancellationToken = default) =>
-        _cgroup is null ? Task.CompletedTask : _cgroup.FreezeAsync(false, cancellationToken);
+    public async Task ResumeAsync(CancellationToken cancellationToken = default)
+    {
+        if (_cgroup is null) return;
+        await _cgroup.FreezeAsync(false, cancellationToken).ConfigureAwait(false);
+        _paused = false;
+    }
 
     /// <summary>The overlay's work dir and the mount points; the writable layer (upper) is kept.</summary>
     internal static void DeleteScratch(SandboxDirectory dir)

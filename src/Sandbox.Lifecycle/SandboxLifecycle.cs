@@ -105,23 +105,32 @@ public sealed class SandboxLifecycle(SandboxStore store, SandboxReaper reaper, I
     {
         using var held = await store.LockAsync(record.Id, cancellationToken).ConfigureAwait(false);
         var current = store.Resolve(record.Id);
-        if (current.Status is SandboxStatus.Running or SandboxStatus.Paused)
+        if (current.Status is SandboxStatus.Running or SandboxStatus.Paused && !force)
+            throw new SandboxException(SandboxFailure.InvalidSpec,
+                $"cannot remove sandbox {Display(current)}: it is {current.Status.ToString().ToLowerInvariant()} (stop it first, or use rm -f)");
+        if (SandboxDirectory.IsOwned(store.DirOf(current.Id)))
         {
-            if (!force)
-                throw new SandboxException(SandboxFailure.InvalidSpec,
-                    $"cannot remove sandbox {Display(current)}: it is {current.Status.ToString().ToLowerInvariant()} (stop it first, or use rm -f)");
-            try
+            // Running, still starting (its owner has not opened the control socket yet), or finishing its cleanup.
+            var deadline = DateTime.UtcNow.AddSeconds(20);
+            while (SandboxDirectory.IsOwned(store.DirOf(current.Id)) && DateTime.UtcNow < deadline)
             {
-                await ControlClient.SendAsync(store, current, new ControlRequest { Op = "kill", Signal = 9 }, cancellationToken).ConfigureAwait(false);
+                if (force)
+                {
+                    try
+                    {
+                        await ControlClient.SendAsync(store, current, new ControlRequest { Op = "kill", Signal = 9 }, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (SandboxException e) when (e.Reason == SandboxFailure.NotRunning) { }
+                }
+                await WaitUnownedAsync(current, TimeSpan.FromMilliseconds(force ? 500 : 1000), cancellationToken).ConfigureAwait(false);
             }
-            catch (SandboxException e) when (e.Reason == SandboxFailure.NotRunning) { }
-            if (!await WaitUnownedAsync(current, TimeSpan.FromSeconds(20), cancellationToken).ConfigureAwait(false))
-                KillOwner(current);
-        }
-        else if (SandboxDirectory.IsOwned(store.DirOf(current.Id)))
-        {
-            // Stopped, its owner still cleaning up: let it finish.
-            await WaitUnownedAsync(current, TimeSpan.FromSeconds(20), cancellationToken).ConfigureAwait(false);
+            if (SandboxDirectory.IsOwned(store.DirOf(current.Id)))
+            {
+                if (!force)
+                    throw new SandboxException(SandboxFailure.InvalidSpec, $"cannot remove sandbox {Display(current)}: it is starting (use rm -f)");
+                KillOwner(store.Load(current.Id) ?? current);
+            }
+            current = store.Load(current.Id) ?? current;
         }
         await reaper.RemoveLeftoversAsync(current with { Spec = current.Spec with { Remove = true } }, cancellationToken).ConfigureAwait(false);
         store.Delete(current);

@@ -192,7 +192,12 @@ public sealed partial class SandboxOwner : IAsyncDisposable
     {
         if (_exit.Task.IsCompleted)
             throw new SandboxException(SandboxFailure.NotRunning, $"sandbox {_record.Id} is not running");
-        if (signal == 9) await Sandbox.KillAsync(cancellationToken).ConfigureAwait(false);
+        if (signal == 9)
+        {
+            // Thaws a paused sandbox itself; the record follows the exit.
+            await Sandbox.KillAsync(cancellationToken).ConfigureAwait(false);
+            Paused = false;
+        }
         else await Sandbox.SignalAsync(signal, cancellationToken).ConfigureAwait(false);
     }
 
