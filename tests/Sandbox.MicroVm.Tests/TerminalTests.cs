@@ -22,7 +22,7 @@ public sealed class TerminalTests(VmFixture vm)
         try
         {
             var size = Tmux(socket, "display-message", "-p", "-t", "t", "#{pane_height} #{pane_width}").Trim();
-            await WaitForScreenAsync(socket, s => s.Contains("# "), TimeSpan.FromSeconds(90));
+            await WaitForScreenAsync(socket, s => s.Contains("/ #"), TimeSpan.FromSeconds(90));
             Tmux(socket, "send-keys", "-t", "t", "tty; stty size; echo done-$((6*7))", "Enter");
             var screen = await WaitForScreenAsync(socket, s => s.Contains("done-42"), TimeSpan.FromSeconds(30));
             var lines = screen.Split('\n').Select(l => l.TrimEnd()).ToArray();
