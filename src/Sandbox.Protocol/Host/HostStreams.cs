@@ -24,16 +24,21 @@ public sealed class HostStreams
     {
         if (stdio.IsInherited)
         {
+            // Plain fd streams, not Console's: .NET's console reconfigures a terminal around each read (restoring
+            // echo and canonical mode afterwards), which would undo the raw mode and echo every typed line twice.
             return new HostStreams
             {
-                Stdin = interactive ? Console.OpenStandardInput() : null,
-                Stdout = Console.OpenStandardOutput(),
-                Stderr = Console.OpenStandardError(),
+                Stdin = interactive ? FdStream(0, FileAccess.Read) : null,
+                Stdout = FdStream(1, FileAccess.Write),
+                Stderr = FdStream(2, FileAccess.Write),
                 RawTerminal = tty && interactive && Files.IsTerminal(0),
             };
         }
         return new HostStreams { Stdin = interactive ? stdio.Stdin : null, Stdout = stdio.Stdout, Stderr = stdio.Stderr };
     }
+
+    private static FileStream FdStream(int fd, FileAccess access) =>
+        new(new Microsoft.Win32.SafeHandles.SafeFileHandle(fd, ownsHandle: false), access, bufferSize: 0);
 
     /// <summary>The caller's terminal size (stdout, stdin or stderr), for a pty's initial size.</summary>
     public static bool TryGetTerminalSize(out ushort rows, out ushort columns)
