@@ -37,6 +37,7 @@ public static class LifecycleCommands
         if (parsed.Has("--help")) { Console.Out.WriteLine(RunCommand.Usage.Replace("sandbox run", "sandbox create")); return 0; }
         if (parsed.Has("--detach")) throw new UsageException("'sandbox create' takes no --detach");
         var spec = RunCommand.BuildSpec(parsed);
+        await PullPolicy.ApplyAsync(global, parsed, spec.Image, ct).ConfigureAwait(false);
         var context = await LifecycleContext.OpenAsync(global, ct).ConfigureAwait(false);
         var record = await context.Lifecycle.CreateAsync(spec, ct).ConfigureAwait(false);
         Console.Out.WriteLine(record.Id);
