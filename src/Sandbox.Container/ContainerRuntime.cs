@@ -1,3 +1,4 @@
+using Sandbox.Container.Cgroups;
 using Microsoft.Extensions.Logging;
 using Sandbox.Core;
 
@@ -47,15 +48,10 @@ public sealed class ContainerRuntime : ISandboxRuntime
                 throw new SandboxException(SandboxFailure.InvalidSpec, $"volume host path {v.HostPath} does not exist");
         }
 
-        // A sandbox process killed with SIGKILL left its state behind: clean it up before adding more.
-        await new StaleSandboxReaper(_paths, _loggerFactory.CreateLogger<StaleSandboxReaper>())
-            .ReapAsync(includeExited: false, cancellationToken).ConfigureAwait(false);
-
         var log = _loggerFactory.CreateLogger<ContainerSandbox>();
-        ContainerLog.Phase(log, "reap stale sandboxes", timings.SinceRequest(SandboxTimings.Now()) ?? 0);
         var lease = await _images.AcquireAsync(spec.Image, RootfsForm.Directory, cancellationToken).ConfigureAwait(false);
         ContainerLog.Phase(log, "acquire image", timings.SinceRequest(SandboxTimings.Now()) ?? 0);
-        var sandbox = new ContainerSandbox(SandboxId.New(), spec, lease, _paths, _initPath, timings, log);
+        var sandbox = new ContainerSandbox(spec.Id ?? SandboxId.New(), spec, lease, _paths, _initPath, timings, log);
         try
         {
             await sandbox.StartAsync(stdio, cancellationToken).ConfigureAwait(false);
@@ -66,5 +62,33 @@ public sealed class ContainerRuntime : ISandboxRuntime
             await sandbox.DisposeAsync().ConfigureAwait(false);
             throw;
         }
+    }
+
+    /// <summary>
+    /// Removes what a container whose owner died left on the host: its processes and cgroups, the overlay mount and
+    /// scratch dirs; the writable layer stays unless <paramref name="removeAll"/>. For the lifecycle's reaper.
+    /// </summary>
+    public static async Task RemoveLeftoversAsync(SandboxPaths paths, string id, bool removeAll, CancellationToken cancellationToken = default)
+    {
+        await Cgroup.For(id).DestroyAsync(cancellationToken).ConfigureAwait(false);
+        var dir = paths.Sandbox(id);
+        if (removeAll) SandboxDirectory.DeleteTree(dir);
+        else if (Directory.Exists(dir))
+        {
+            using var claimed = SandboxDirectory.Claim(paths, id);
+            ContainerSandbox.DeleteScratch(claimed);
+        }
+    }
+
+    /// <summary>Empty <c>sandbox/&lt;id&gt;</c> cgroups older than a minute whose sandbox directory is gone (a crash before it existed).</summary>
+    public static int RemoveOrphanCgroups(SandboxPaths paths)
+    {
+        int removed = 0;
+        foreach (var id in Cgroup.ExistingIds())
+        {
+            if (Directory.Exists(paths.Sandbox(id)) || File.Exists(Path.Combine(paths.Run, $".{id}.lock"))) continue;
+            if (Cgroup.For(id).RemoveIfAbandoned(TimeSpan.FromMinutes(1))) removed++;
+        }
+        return removed;
     }
 }

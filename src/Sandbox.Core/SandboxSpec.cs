@@ -26,6 +26,12 @@ public sealed record SandboxSpec
 
     public string? Hostname { get; init; }
 
+    /// <summary>
+    /// The id of a sandbox whose state directory already exists (made by the lifecycle's <c>create</c>); null makes a
+    /// new id and directory.
+    /// </summary>
+    public string? Id { get; init; }
+
     /// <summary>Optional name (<c>--name</c>); the sandbox id is used when null.</summary>
     public string? Name { get; init; }
 

@@ -44,6 +44,10 @@ public static class SecurityProfile
     /// <summary>personality(2) values docker allows: PER_LINUX, UNAME26, ADDR_NO_RANDOMIZE combinations, the query.</summary>
     private static readonly uint[] SafePersonalities = [0x0, 0x8, 0x20000, 0x20008, 0xffffffff];
 
+    /// <summary>The default filter, built once: every process init starts gets the same.</summary>
+    public static ulong[] SeccompFilter => s_filter ??= BuildSeccompFilter();
+    private static ulong[]? s_filter;
+
     /// <summary>The default filter as classic BPF (struct sock_filter packed into u64s).</summary>
     public static ulong[] BuildSeccompFilter()
     {

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Sandbox.Core;
 using System.Security;
 using System.Text;
 

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Sandbox.Core;
 using Sandbox.Interop.Libvirt;
 using Sandbox.Protocol;
+using Sandbox.Protocol.Host;
 
 namespace Sandbox.MicroVm;
 
@@ -43,7 +44,7 @@ public sealed class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
         Environment.GetEnvironmentVariable("SANDBOX_VM_BOOT_TIMEOUT") is { Length: > 0 } s && double.TryParse(s, out double v) ? v : 30);
 
     /// <summary>Opens the libvirt connection once; a daemon that does not answer is one clear error.</summary>
-    public async Task<LibvirtConnection> ConnectAsync(CancellationToken cancellationToken = default)
+    internal async Task<LibvirtConnection> ConnectAsync(CancellationToken cancellationToken = default)
     {
         await _connectLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -100,9 +101,13 @@ public sealed class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
         GuestDomain? guest = null;
         try
         {
-            var process = ProcessSpec.Resolve(image.Config, spec);
-            var id = SandboxId.New();
-            var runDir = VmRunDirectory.Create(_paths, id);
+            var id = spec.Id ?? SandboxId.New();
+            ushort rows = 0, cols = 0;
+            if (spec.Tty && stdio.IsInherited) HostStreams.TryGetTerminalSize(out rows, out cols);
+            var (process, initSpec) = InitSpecBuilder.Build(spec, image.Config, id, InitMode.Guest, rows, cols);
+            initSpec.Lower = "/dev/vda";
+            var dir = spec.Id is null ? SandboxDirectory.Create(_paths, id) : SandboxDirectory.Claim(_paths, id);
+            var runDir = dir.Dir;
             var definition = new DomainDefinition
             {
                 Name = MicroVmSandbox.FormatId(id),
@@ -117,12 +122,12 @@ public sealed class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
                 ConsoleLogPath = Path.Combine(runDir, "console.log"),
             };
             MicroVmLog.DomainXml(_log, definition.Name, definition.ToXml());
-            guest = await GuestDomain.BootAsync(connection, definition, runDir, BootDeadline, timings, _log, cancellationToken)
+            guest = await GuestDomain.BootAsync(connection, definition, dir, spec.Remove, id, BootDeadline, timings, _log, cancellationToken)
                 .ConfigureAwait(false);
-            var sandbox = new MicroVmSandbox(id, guest, image, stdio, accelerator, memoryMiB << 20, timings, _log);
+            var sandbox = new MicroVmSandbox(id, guest, image, stdio, process, accelerator, memoryMiB << 20, timings, _log);
             try
             {
-                await sandbox.StartAsync(ToInitSpec(process, spec, id), cancellationToken).ConfigureAwait(false);
+                await sandbox.StartAsync(initSpec, cancellationToken).ConfigureAwait(false);
             }
             catch
             {
@@ -148,21 +153,6 @@ public sealed class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
         if (spec.UserNamespace)
             throw new SandboxException(SandboxFailure.InvalidSpec, "--userns applies to containers; a micro-VM has its own kernel");
     }
-
-    private static InitSpec ToInitSpec(ProcessSpec process, SandboxSpec spec, string id) => new()
-    {
-        Mode = InitMode.Guest,
-        Argv = [.. process.Argv],
-        Env = [.. process.Env],
-        WorkingDir = process.WorkingDir,
-        User = process.User,
-        Hostname = spec.Hostname ?? id,
-        Tty = spec.Tty,
-        Interactive = spec.Interactive,
-        ReadOnlyRootfs = spec.ReadOnlyRootfs,
-        Lower = "/dev/vda",
-        SetupLoopback = true,
-    };
 
     public async ValueTask DisposeAsync()
     {

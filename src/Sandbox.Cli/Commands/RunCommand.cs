@@ -1,5 +1,7 @@
 using System.Runtime.InteropServices;
+using Microsoft.Extensions.Logging;
 using Sandbox.Core;
+using Sandbox.Lifecycle;
 
 namespace Sandbox.Cli;
 
@@ -10,6 +12,7 @@ public static partial class RunCommand
     [
         new(false, "--vm"),
         new(false, "--rm"),
+        new(false, "--detach", "-d"),
         new(true, "--name"),
         new(true, "--env", "-e"),
         new(true, "--env-file"),
@@ -37,7 +40,8 @@ public static partial class RunCommand
         Usage: sandbox run [OPTIONS] IMAGE [CMD...]
 
           --vm                 Run in a micro-VM (default: a Linux-namespace container)
-          --rm                 Remove the sandbox's writable layer when it exits
+          -d, --detach         Run in the background under its own owner process; print the id
+          --rm                 Remove the sandbox (state, log, writable layer) when it exits
           --name NAME          Name the sandbox
           -e, --env K=V        Set an environment variable (repeatable)
           --env-file FILE      Read K=V lines from FILE
@@ -71,10 +75,46 @@ public static partial class RunCommand
         var spec = BuildSpec(parsed);
         SandboxSpecValidator.Validate(spec);
         await PullPolicy.ApplyAsync(global, parsed, spec.Image, ct).ConfigureAwait(false);
+        if (parsed.Has("--detach")) return await RunDetachedAsync(global, spec, ct).ConfigureAwait(false);
 
         await using var runtime = await CreateRuntimeAsync(global, spec.Isolation, ct).ConfigureAwait(false);
         var timings = parsed.Has("--timings-raw") ? TimingsOutput.Raw : parsed.Has("--timings") ? TimingsOutput.Human : TimingsOutput.None;
-        return await RunAsync(runtime.Runtime, spec, timings, ct).ConfigureAwait(false);
+        var store = new SandboxStore(global.Paths);
+        var record = store.Create(spec, imageDigest: null);
+        SandboxOwner owner;
+        try
+        {
+            owner = await SandboxOwner.StartAsync(store, record, runtime.Runtime, SandboxStdio.Inherit,
+                global.LoggerFactory.CreateLogger("Sandbox.Owner"), ct).ConfigureAwait(false);
+        }
+        catch
+        {
+            // A run that never started leaves nothing: no state, no name (docker would keep a Created container).
+            if (store.Load(record.Id) is SandboxRecord left && left.Status != SandboxStatus.Running) store.Delete(left);
+            throw;
+        }
+        await using (owner)
+            return await RunAsync(owner, spec, timings, ct).ConfigureAwait(false);
+    }
+
+    /// <summary><c>run -d</c>: create, start under a detached owner, print the id once the workload runs.</summary>
+    private static async Task<int> RunDetachedAsync(GlobalOptions global, SandboxSpec spec, CancellationToken ct)
+    {
+        if (spec.Tty && !spec.Interactive) { /* docker allows -dt: the log gets the pty's output */ }
+        var context = await LifecycleContext.OpenAsync(global, ct).ConfigureAwait(false);
+        var record = await context.Lifecycle.CreateAsync(spec, ct).ConfigureAwait(false);
+        try
+        {
+            await context.StartDetachedAsync(record, ct).ConfigureAwait(false);
+        }
+        catch
+        {
+            if (context.Store.Load(record.Id) is SandboxRecord left && left.Status != SandboxStatus.Running && !SandboxDirectory.IsOwned(context.Store.DirOf(left.Id)))
+                context.Store.Delete(left);
+            throw;
+        }
+        Console.Out.WriteLine(record.Id);
+        return 0;
     }
 
     public static SandboxSpec BuildSpec(ParsedArgs parsed)
@@ -144,9 +184,9 @@ public static partial class RunCommand
 
     private enum TimingsOutput { None, Human, Raw }
 
-    private static async Task<int> RunAsync(ISandboxRuntime runtime, SandboxSpec spec, TimingsOutput timings, CancellationToken ct)
+    private static async Task<int> RunAsync(SandboxOwner owner, SandboxSpec spec, TimingsOutput timings, CancellationToken ct)
     {
-        await using var sandbox = await runtime.StartAsync(spec, SandboxStdio.Inherit, ct).ConfigureAwait(false);
+        var sandbox = owner.Sandbox;
 
         // Ctrl-C, SIGTERM and SIGHUP go to the workload; the run ends when the workload does.
         var registrations = new List<PosixSignalRegistration>();
@@ -166,12 +206,14 @@ public static partial class RunCommand
             }));
         try
         {
-            var status = await sandbox.WaitAsync(ct).ConfigureAwait(false);
+            var exit = await owner.RunToExitAsync(ct).ConfigureAwait(false);
+            // A failure after the start (init died) is reported as such.
+            var status = exit ?? await sandbox.WaitAsync(ct).ConfigureAwait(false);
             if (status.OomKilled)
                 Console.Error.WriteLine($"sandbox: {sandbox.Id}: workload killed: out of memory (limit {spec.Limits.MemoryBytes} bytes)");
-            await sandbox.DisposeAsync().ConfigureAwait(false);
+            await owner.DisposeAsync().ConfigureAwait(false);
             if (timings == TimingsOutput.Human) PrintTimings(sandbox);
-            if (timings == TimingsOutput.Raw) Console.Error.WriteLine(sandbox.Timings.ToRawLine(sandbox.Accelerator));
+            if (timings == TimingsOutput.Raw) Console.Error.WriteLine(sandbox.Timings.ToRawLine(sandbox.Accelerator.ToShortName()));
             return status.ShellCode;
         }
         finally
@@ -185,7 +227,7 @@ public static partial class RunCommand
         var line = string.Join("  ", sandbox.Timings.Phases()
             .Where(p => p.Milliseconds is not null)
             .Select(p => $"{p.Name} {p.Milliseconds:0.0}ms"));
-        var accel = sandbox.Accelerator is string a ? $" [{a}]" : "";
+        var accel = sandbox.Accelerator.ToShortName() is string a ? $" [{a}]" : "";
         Console.Error.WriteLine($"timings ({sandbox.Isolation.ToString().ToLowerInvariant()}{accel}): {line}");
     }
 }
