@@ -30,6 +30,14 @@ public sealed class TerminalTests(VmFixture vm)
             Assert.Contains(size, lines);
             // Typed once, echoed once (by the sandbox's pty, not also by the host's terminal).
             Assert.Single(lines, l => l.Contains("tty; stty size"));
+            // A resize of the terminal reaches the workload's pty (SIGWINCH → Resize frame → TIOCSWINSZ).
+            Tmux(socket, "resize-window", "-t", "t", "-x", "83", "-y", "27");
+            var resized = Tmux(socket, "display-message", "-p", "-t", "t", "#{pane_height} #{pane_width}").Trim();
+            Assert.NotEqual(size, resized);
+            await Task.Delay(500);
+            Tmux(socket, "send-keys", "-t", "t", "clear; stty size; echo done-$((6*8))", "Enter");
+            screen = await WaitForScreenAsync(socket, s => s.Contains("done-48"), TimeSpan.FromSeconds(30));
+            Assert.Contains(resized, screen.Split('\n').Select(l => l.TrimEnd()));
             Tmux(socket, "send-keys", "-t", "t", "exit", "Enter");
             var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
             while (DateTime.UtcNow < deadline && TryTmux(socket, "has-session", "-t", "t")) await Task.Delay(200);

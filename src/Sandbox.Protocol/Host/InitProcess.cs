@@ -108,8 +108,9 @@ public sealed class InitProcess : ISandboxProcess
     /// <summary>init could not start it (before the start) or failed it afterwards.</summary>
     internal void OnError(SandboxException error)
     {
-        if (_started.TrySetException(error)) { End(); _exit.TrySetException(error); }
-        else { End(); _exit.TrySetException(error); }
+        _started.TrySetException(error);
+        End();
+        _exit.TrySetException(error);
     }
 
     /// <summary>The channel ended without an exit report: exec'd processes died with the sandbox.</summary>
