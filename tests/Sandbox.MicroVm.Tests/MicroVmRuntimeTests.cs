@@ -151,7 +151,7 @@ public sealed class MicroVmRuntimeTests(VmFixture vm)
     }
 
     private string[] RunDirs() =>
-        Directory.Exists(VmRunDirectory.Parent(vm.Paths)) ? Directory.GetFileSystemEntries(VmRunDirectory.Parent(vm.Paths)).Order().ToArray() : [];
+        Directory.Exists(vm.Paths.Run) ? Directory.GetFileSystemEntries(vm.Paths.Run).Order().ToArray() : [];
 
     private static string[] LibvirtLogs() =>
         Directory.Exists("/var/log/libvirt/qemu")

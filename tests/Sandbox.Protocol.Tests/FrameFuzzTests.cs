@@ -109,7 +109,7 @@ public sealed class FrameFuzzTests
     [Fact]
     public void Start_spec_reader_fails_only_with_ProtocolException_or_JsonException()
     {
-        var seed = Payload.Spec(new InitSpec
+        var seed = Payload.Start(new InitSpec
         {
             Argv = ["sh", "-c", "echo"], Env = ["A=b"], WorkingDir = "/w", User = "1:2", Tty = true, TtyRows = 24,
             Mounts = [new BindMount { Source = "/a", Target = "/b", ReadOnly = true }], ExtraHosts = ["h 1.2.3.4"],
@@ -128,7 +128,7 @@ public sealed class FrameFuzzTests
             return data.ToArray();
         }).Sample(bytes =>
         {
-            try { Payload.ReadSpec(bytes); }
+            try { Payload.ReadStart(bytes); }
             catch (ProtocolException) { }
             catch (JsonException) { }
         }, iter: Iter(5000), threads: 1, print: b => Encoding.UTF8.GetString(b));
