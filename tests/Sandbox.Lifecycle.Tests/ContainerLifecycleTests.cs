@@ -56,7 +56,7 @@ public sealed class ContainerLifecycleTests : IClassFixture<Cli>
         Assert.Equal("3", (await _cli.OkAsync("wait", "survivor")).Trim());
         var ps = await _cli.OkAsync("ps", "-a", "--filter", "name=survivor");
         Assert.Contains("Exited (3)", ps);
-        var logs = await _cli.RunAsync("logs", "--tail", "1", "survivor");
+        var logs = await _cli.RunAsync("logs", "--tail", "2", "survivor"); // the last two lines, over both streams
         Assert.Equal("got it\n", logs.Stdout);
         Assert.Equal("to-stderr\n", logs.Stderr);
         var id2 = (await InspectAsync("survivor")).GetProperty("id").GetString()!;
@@ -204,7 +204,7 @@ public sealed class ContainerLifecycleTests : IClassFixture<Cli>
         Assert.All(json, l => Assert.Equal("Running", JsonDocument.Parse(l).RootElement.GetProperty("status").GetString()));
         await _cli.OkAsync(["rm", "-f", .. ids]);
         _cli.AssertNothingLeft(ids);
-        Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Combine(_cli.Root, "names")));
+        Assert.DoesNotContain(Directory.EnumerateFileSystemEntries(Path.Combine(_cli.Root, "names")), n => Path.GetFileName(n).StartsWith("many-"));
     }
 
     [Fact]
