@@ -18,7 +18,7 @@ public sealed class CredentialStoreTests : IDisposable
         var file = Path.Combine(_dir.Path, "docker", "config.json");
         Directory.CreateDirectory(Path.GetDirectoryName(file)!);
         var auth = Convert.ToBase64String(Encoding.UTF8.GetBytes("alice:pa:ss"));
-        File.WriteAllText(file, $$"""{"auths":{"https://index.docker.io/v1/":{"auth":"{{auth}}"}},"psFormat":"table"}""");
+        File.WriteAllText(file, $$$"""{"auths":{"https://index.docker.io/v1/":{"auth":"{{{auth}}}"}},"psFormat":"table"}""");
         var store = new CredentialStore(file);
         var found = store.Find("docker.io");
         Assert.NotNull(found);
