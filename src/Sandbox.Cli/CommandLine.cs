@@ -18,6 +18,10 @@ public static partial class CommandLine
                                          Import an OCI layout/archive, docker-save archive, rootfs tar or directory
           image inspect NAME             Show an image's digest, layers, config, size and rootfs path
           image rm NAME...               Remove images
+          network create NAME [--subnet CIDR] [--internal]
+                                         Create a bridge network (NAT to the outside unless --internal)
+          network ls                     List networks
+          network rm NAME...             Remove networks (refused while a sandbox uses one)
           info                           Show what this host can run
           prune                          Remove what crashed sandboxes left behind
           bench [IMAGE] [OPTIONS]        Measure both backends and their peers (runc, plain qemu)
@@ -70,6 +74,7 @@ public static partial class CommandLine
         "images" => ImageCommands.ListAsync(global, args, ct),
         "image" => ImageCommands.ExecuteAsync(global, args, ct),
         "info" => InfoCommand.ExecuteAsync(global, args, ct),
+        "network" => NetworkCommands.ExecuteAsync(global, args, ct),
         "prune" => PruneCommand.ExecuteAsync(global, args, ct),
         "bench" => BenchCommand.ExecuteAsync(global, args, ct),
         "help" => Task.FromResult(PrintUsage()),

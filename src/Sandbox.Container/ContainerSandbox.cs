@@ -78,7 +78,7 @@ public sealed partial class ContainerSandbox : ISandbox
         var childStdio = OpenChildStdio(stdio, channel);
         ulong flags = SandboxNative.CLONE_NEWNS | SandboxNative.CLONE_NEWPID | SandboxNative.CLONE_NEWUTS |
                       SandboxNative.CLONE_NEWIPC | SandboxNative.CLONE_NEWCGROUP;
-        if (_spec.Network == NetworkMode.None) flags |= SandboxNative.CLONE_NEWNET;
+        if (_spec.Network != NetworkMode.Host) flags |= SandboxNative.CLONE_NEWNET;
         if (_spec.UserNamespace) flags |= SandboxNative.CLONE_NEWUSER;
         var argv = new List<string> { _initPath, "container", "--stdio", channel ? "channel" : "inherit", "--rootfs", _state.Rootfs };
         if (_spec.UserNamespace) argv.AddRange(["--idmapped-lower", Path.Combine(_state.Dir, "lower")]);
@@ -110,6 +110,8 @@ public sealed partial class ContainerSandbox : ISandbox
             try { File.WriteAllText($"/proc/{pid}/oom_score_adj", "-999"); }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
             mapping?.Apply(pid);
+            // A bridge network: CNI ADD against the new namespace while init still waits (see ContainerSandbox.Network.cs).
+            await AttachNetworkAsync(pid, cancellationToken).ConfigureAwait(false);
             _init.Release();
         }
         catch (Exception e) when (e is ErrnoException or IOException or UnauthorizedAccessException)
@@ -142,8 +144,9 @@ public sealed partial class ContainerSandbox : ISandbox
             Upper = _state.Upper,
             Work = _state.Work,
             Mounts = _spec.Volumes.Select(v => new BindMount { Source = v.HostPath, Target = v.GuestPath, ReadOnly = v.ReadOnly }).ToArray(),
-            SetupLoopback = _spec.Network == NetworkMode.None,
+            SetupLoopback = _spec.Network != NetworkMode.Host,
         };
+        ApplyNetwork(initSpec);
         await _writer.WriteAsync(MessageType.Start, Payload.Spec(initSpec), cancellationToken).ConfigureAwait(false);
         _receive = ReceiveAsync(_control, stdio, channel);
         if (channel) StartStdinPump(stdio);
@@ -151,6 +154,7 @@ public sealed partial class ContainerSandbox : ISandbox
 
         using (cancellationToken.Register(() => _started.TrySetCanceled(cancellationToken)))
             await _started.Task.ConfigureAwait(false);
+        WatchHosts();
     }
 
     private void SendIdmappedLower(int pid)
@@ -263,6 +267,7 @@ public sealed partial class ContainerSandbox : ISandbox
         StopStdio();
         _fdSocket?.Dispose();
         _init?.Dispose();
+        await DetachNetworkAsync().ConfigureAwait(false);
         if (_cgroupCreated && _cgroup is not null)
         {
             try { await _cgroup.DestroyAsync().ConfigureAwait(false); }

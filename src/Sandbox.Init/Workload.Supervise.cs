@@ -80,6 +80,10 @@ public static partial class Workload
                 case MessageType.StdinClose:
                     stdio.CloseStdin();
                     break;
+                case MessageType.Hosts:
+                    // The sandbox's network gained or lost a member (docs/network.md, "Names").
+                    try { File.WriteAllBytes("/etc/hosts", f.Payload); } catch (IOException) { }
+                    break;
                 case MessageType.Resize when stdio.PtyMaster is not null:
                     var (rows, cols) = Payload.ReadResize(f.Payload);
                     try { Terminals.SetWindowSize(stdio.PtyMaster, rows, cols); } catch (ErrnoException) { }

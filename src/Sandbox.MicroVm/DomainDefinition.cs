@@ -23,6 +23,8 @@ internal sealed record DomainDefinition
     public required string ChannelSocketPath { get; init; }
     public required string ConsoleLogPath { get; init; }
     public string PortName { get; init; } = "org.sandbox.init.0";
+    /// <summary>A virtio-net NIC on a bridge network; null: no NIC (loopback only).</summary>
+    public GuestNic? Nic { get; init; }
 
     /// <summary>The guest kernel's command line.</summary>
     public string KernelCommandLine()
@@ -87,6 +89,7 @@ internal sealed record DomainDefinition
                   <source path='{E(ConsoleLogPath)}'/>
                   <target port='0'/>
                 </serial>
+                {Nic?.ToXml() ?? ""}
                 <memballoon model='none'/>
               </devices>
               {qemuArgs}

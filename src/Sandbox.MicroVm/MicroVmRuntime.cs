@@ -36,6 +36,9 @@ public sealed class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
 
     public Isolation Isolation => Isolation.Vm;
 
+    /// <summary>Attaches guests to bridge networks (<c>--network NAME</c>); null: loopback only.</summary>
+    public ISandboxNetworks? Networks { get; init; }
+
     public string LibvirtUri { get; }
 
     /// <summary>How long the guest may take from domain creation to init's Hello before the run fails.</summary>
@@ -98,10 +101,15 @@ public sealed class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
 
         var image = await _images.AcquireAsync(spec.Image, RootfsForm.ErofsImage, cancellationToken).ConfigureAwait(false);
         GuestDomain? guest = null;
+        INetworkAttachment? network = null;
         try
         {
             var process = ProcessSpec.Resolve(image.Config, spec);
             var id = SandboxId.New();
+            if (spec.Network == NetworkMode.Bridge)
+                network = await Networks!.AttachGuestAsync(
+                    spec.PublishAll ? spec with { Ports = PortMapping.WithExposed(spec.Ports, image.Config.ExposedPorts) } : spec,
+                    id, cancellationToken).ConfigureAwait(false);
             var runDir = VmRunDirectory.Create(_paths, id);
             var definition = new DomainDefinition
             {
@@ -115,14 +123,16 @@ public sealed class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
                 RootDiskPath = image.RootfsPath,
                 ChannelSocketPath = Path.Combine(runDir, "init.sock"),
                 ConsoleLogPath = Path.Combine(runDir, "console.log"),
+                Nic = network is null ? null : new GuestNic(network.Settings.Bridge, network.Settings.Mac, GuestNic.TapName(id)),
             };
             MicroVmLog.DomainXml(_log, definition.Name, definition.ToXml());
             guest = await GuestDomain.BootAsync(connection, definition, runDir, BootDeadline, timings, _log, cancellationToken)
                 .ConfigureAwait(false);
-            var sandbox = new MicroVmSandbox(id, guest, image, stdio, accelerator, memoryMiB << 20, timings, _log);
+            var sandbox = new MicroVmSandbox(id, guest, image, stdio, accelerator, memoryMiB << 20, timings, _log) { Network = network };
+            network = null; // the sandbox owns it now
             try
             {
-                await sandbox.StartAsync(ToInitSpec(process, spec, id), cancellationToken).ConfigureAwait(false);
+                await sandbox.StartAsync(sandbox.WithNetwork(ToInitSpec(process, spec, id), spec), cancellationToken).ConfigureAwait(false);
             }
             catch
             {
@@ -134,17 +144,20 @@ public sealed class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
         catch
         {
             if (guest is not null) await guest.DisposeAsync().ConfigureAwait(false);
+            if (network is not null) await network.DisposeAsync().ConfigureAwait(false);
             image.Dispose();
             throw;
         }
     }
 
-    private static void RejectUnsupported(SandboxSpec spec)
+    private void RejectUnsupported(SandboxSpec spec)
     {
         if (spec.Volumes.Count > 0)
             throw new SandboxException(SandboxFailure.InvalidSpec, "--vm does not support volumes (-v) yet");
         if (spec.Network == NetworkMode.Host)
             throw new SandboxException(SandboxFailure.InvalidSpec, "--vm cannot share the host's network (--network host)");
+        if (spec.Network == NetworkMode.Bridge && Networks is null)
+            throw new SandboxException(SandboxFailure.BackendUnavailable, "this runtime was built without bridge networking");
         if (spec.UserNamespace)
             throw new SandboxException(SandboxFailure.InvalidSpec, "--userns applies to containers; a micro-VM has its own kernel");
     }

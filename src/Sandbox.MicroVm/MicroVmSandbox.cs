@@ -11,7 +11,7 @@ namespace Sandbox.MicroVm;
 /// <see cref="Timings"/>, and Exited (or Error) ends the run; the domain is destroyed right then, without waiting for
 /// the guest's own reset, so no domain outlives the run.
 /// </summary>
-public sealed class MicroVmSandbox : ISandbox
+public sealed partial class MicroVmSandbox : ISandbox
 {
     private readonly GuestDomain _guest;
     private readonly IImageLease _image;
@@ -50,6 +50,7 @@ public sealed class MicroVmSandbox : ISandbox
     internal async Task StartAsync(InitSpec spec, CancellationToken cancellationToken)
     {
         await _guest.Writer.WriteAsync(MessageType.Start, Payload.Spec(spec), cancellationToken).ConfigureAwait(false);
+        OnStartSent();
         var stdout = _stdio.IsInherited ? Console.OpenStandardOutput() : _stdio.Stdout;
         var stderr = _stdio.IsInherited ? Console.OpenStandardError() : _stdio.Stderr;
         _frames = Task.Run(() => ReadFramesAsync(stdout, stderr));
@@ -200,6 +201,7 @@ public sealed class MicroVmSandbox : ISandbox
         await _destroy.ConfigureAwait(false);
         _stop.Cancel();
         await _guest.DisposeAsync().ConfigureAwait(false);
+        await DetachNetworkAsync().ConfigureAwait(false);
         // Not the stdin pump: it may sit in a read(2) of the caller's terminal that no token interrupts; it ends
         // with its next read, writing to a closed channel.
         try { await _frames.ConfigureAwait(false); }

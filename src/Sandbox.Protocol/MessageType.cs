@@ -17,6 +17,8 @@ public enum MessageType : byte
     Signal = 4,
     /// <summary>Payload: u16 rows, u16 columns of the workload's terminal.</summary>
     Resize = 5,
+    /// <summary>Payload: the new /etc/hosts (UTF-8): members of the sandbox's network came or went.</summary>
+    Hosts = 6,
 
     // init → host
     /// <summary>Payload: i64 init's CLOCK_MONOTONIC now (ns), so the host can align init's marks to its own clock.</summary>

@@ -12,6 +12,9 @@ public static class PruneCommand
         var reaper = new StaleSandboxReaper(global.Paths, global.LoggerFactory.CreateLogger<StaleSandboxReaper>());
         int removed = await reaper.ReapAsync(includeExited: true, ct).ConfigureAwait(false);
         removed += PruneMicroVms(global);
+        // Network attachments of dead sandboxes: CNI DEL, the pinned namespace, the member-table entry.
+        removed += await new Network.AttachmentReaper(global.Paths, global.LoggerFactory.CreateLogger("Sandbox.Network"))
+            .ReapAsync(ct).ConfigureAwait(false);
         Console.Out.WriteLine(removed == 0 ? "nothing to prune" : $"removed {removed} sandbox{(removed == 1 ? "" : "es")}");
         return 0;
     }
