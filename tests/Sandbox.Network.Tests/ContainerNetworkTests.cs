@@ -53,7 +53,7 @@ public sealed class ContainerNetworkTests(CliFixture fx) : IClassFixture<CliFixt
     public async Task TheOutsideIsReachedThroughTheNatAndNotFromAnInternalNetwork()
     {
         using var outside = new OutsideNetwork();
-        var r = await fx.RunAsync(["run", "--rm", "--network", fx.Network, "busybox", "wget", "-q", "-T", "10", "-O-", outside.Url]);
+        var r = await fx.RunAsync(["run", "--rm", "--network", fx.Network, "busybox", "timeout", "20", "wget", "-q", "-O-", outside.Url]);
         Assert.True(r.Code == 0, r.Stderr);
         Assert.Equal(outside.Content + "\n", r.Stdout);
 
@@ -62,7 +62,7 @@ public sealed class ContainerNetworkTests(CliFixture fx) : IClassFixture<CliFixt
         try
         {
             var blocked = await fx.RunAsync(["run", "--rm", "--network", closed, "busybox", "sh", "-c",
-                $"ip route; wget -q -T 3 -O- {outside.Url} && echo reached || echo blocked"]);
+                $"ip route; timeout 5 wget -q -O- {outside.Url} && echo reached || echo blocked"]);
             Assert.True(blocked.Code == 0, blocked.Stderr);
             Assert.EndsWith("blocked\n", blocked.Stdout);
             Assert.DoesNotContain("default", blocked.Stdout);
@@ -85,7 +85,7 @@ public sealed class ContainerNetworkTests(CliFixture fx) : IClassFixture<CliFixt
             var ip = await fx.AddressOfAsync(server, TimeSpan.FromSeconds(30));
             var r = await fx.RunAsync(["run", "--rm", "--network", fx.Network, "--add-host", "db.example:192.0.2.7", "--dns", "192.0.2.53",
                 "-h", "client", "busybox", "sh", "-c",
-                $"for i in 1 2 3 4 5 6 7 8 9 10; do wget -q -T 3 -O- http://{server}/index.html && break; sleep 0.5; done; wget -q -T 3 -O- http://{ip}/index.html; cat /etc/hosts /etc/resolv.conf"]);
+                $"for i in 1 2 3 4 5 6 7 8 9 10; do timeout 5 wget -q -O- http://{server}/index.html && break; sleep 0.5; done; timeout 5 wget -q -O- http://{ip}/index.html; cat /etc/hosts /etc/resolv.conf"]);
             Assert.True(r.Code == 0, r.Stderr);
             Assert.StartsWith("by-name\nby-name\n", r.Stdout);
             Assert.Contains("192.0.2.7\tdb.example", r.Stdout);

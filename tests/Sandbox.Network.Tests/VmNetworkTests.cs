@@ -27,11 +27,11 @@ public sealed class VmNetworkTests(CliFixture fx) : IClassFixture<CliFixture>
             int port = ContainerNetworkTests.FreePort();
             var script = string.Join("; ",
                 Httpd("page-vm"),
-                $"echo outside:$(wget -q -T 10 -O- {outside.Url})",
-                $"echo c1-name:$(wget -q -T 10 -O- http://{c1}/index.html)",
-                $"echo c1-ip:$(wget -q -T 10 -O- http://{c1Ip}/index.html)",
+                $"echo outside:$(timeout 20 wget -q -O- {outside.Url})",
+                $"echo c1-name:$(timeout 20 wget -q -O- http://{c1}/index.html)",
+                $"echo c1-ip:$(timeout 20 wget -q -O- http://{c1Ip}/index.html)",
                 $"i=0; while ! grep -q {c2} /etc/hosts && [ $i -lt 240 ]; do sleep 0.5; i=$((i+1)); done",
-                $"echo c2-name:$(wget -q -T 10 -O- http://{c2}/index.html)",
+                $"echo c2-name:$(timeout 20 wget -q -O- http://{c2}/index.html)",
                 "echo vm-done; sleep 300");
             vmCli = fx.Start(["run", "--rm", "--vm", "--name", vm, "--network", fx.Network, "-p", $"127.0.0.1:{port}:80",
                 "busybox", "sh", "-c", script]);
@@ -48,7 +48,7 @@ public sealed class VmNetworkTests(CliFixture fx) : IClassFixture<CliFixture>
             Assert.Equal("page-vm\n", await ContainerNetworkTests.FetchAsync($"http://127.0.0.1:{port}/index.html", TimeSpan.FromSeconds(120)));
             var vmIp = await fx.AddressOfAsync(vm, TimeSpan.FromSeconds(5));
             second = fx.Start(["run", "--rm", "--name", c2, "--network", fx.Network, "busybox", "sh", "-c",
-                Httpd("page-c2") + $" && wget -q -T 10 -O- http://{vm}/index.html && wget -q -T 10 -O- http://{vmIp}/index.html && sleep 300"]);
+                Httpd("page-c2") + $" && timeout 20 wget -q -O- http://{vm}/index.html && timeout 20 wget -q -O- http://{vmIp}/index.html && sleep 300"]);
             var fromContainer = await second.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60));
             var fromContainerByIp = await second.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30));
             Assert.Equal(("page-vm", "page-vm"), (fromContainer, fromContainerByIp));
