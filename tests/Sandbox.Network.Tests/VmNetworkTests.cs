@@ -31,7 +31,8 @@ public sealed class VmNetworkTests(CliFixture fx) : IClassFixture<CliFixture>
                 $"echo c1-name:$(timeout 20 wget -q -O- http://{c1}/index.html)",
                 $"echo c1-ip:$(timeout 20 wget -q -O- http://{c1Ip}/index.html)",
                 $"i=0; while ! grep -q {c2} /etc/hosts && [ $i -lt 240 ]; do sleep 0.5; i=$((i+1)); done",
-                $"echo c2-name:$(timeout 20 wget -q -O- http://{c2}/index.html)",
+                // In the table from c2's attach on; its httpd starts a moment later.
+                $"for i in $(seq 40); do out=$(timeout 5 wget -q -O- http://{c2}/index.html) && break; sleep 0.5; done; echo c2-name:$out",
                 "echo vm-done; sleep 300");
             vmCli = fx.Start(["run", "--rm", "--vm", "--name", vm, "--network", fx.Network, "-p", $"127.0.0.1:{port}:80",
                 "busybox", "sh", "-c", script]);
