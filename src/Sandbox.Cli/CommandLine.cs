@@ -13,11 +13,19 @@ public static partial class CommandLine
 
         Commands:
           run [OPTIONS] IMAGE [CMD...]   Run a command in a new sandbox (--vm for a micro-VM)
+          pull [OPTIONS] REF             Pull an image from a registry (docker's names: busybox = docker.io/library/busybox:latest)
+          push [OPTIONS] SRC [DST]       Push an image to a registry
+          login [-u USER] [--password-stdin] HOST
+                                         Log in to a registry (stored in ~/.docker/config.json or $REGISTRY_AUTH_FILE)
+          logout HOST                    Remove a registry login
           images [--format json] [-q]    List images
           image import PATH[:REF] [--name NAME[:TAG]]
                                          Import an OCI layout/archive, docker-save archive, rootfs tar or directory
           image inspect NAME             Show an image's digest, layers, config, size and rootfs path
           image rm NAME...               Remove images
+          image tag SRC DST              Give an image another name
+          image save REF -o FILE [--format oci-archive|docker-archive]
+                                         Write an image as an archive that skopeo, podman and docker load
           network create NAME [--subnet CIDR] [--internal]
                                          Create a bridge network (NAT to the outside unless --internal)
           network ls                     List networks
@@ -71,6 +79,10 @@ public static partial class CommandLine
     private static Task<int> DispatchAsync(GlobalOptions global, string command, string[] args, CancellationToken ct) => command switch
     {
         "run" => RunCommand.ExecuteAsync(global, args, ct),
+        "pull" => PullCommand.ExecuteAsync(global, args, ct),
+        "push" => PushCommand.ExecuteAsync(global, args, ct),
+        "login" => LoginCommand.LoginAsync(global, args, ct),
+        "logout" => LoginCommand.LogoutAsync(global, args, ct),
         "images" => ImageCommands.ListAsync(global, args, ct),
         "image" => ImageCommands.ExecuteAsync(global, args, ct),
         "info" => InfoCommand.ExecuteAsync(global, args, ct),

@@ -27,12 +27,13 @@ public sealed class ContainerRuntime : ISandboxRuntime
     /// <summary>Attaches sandboxes to bridge networks (<c>--network NAME</c>); null: only none and host.</summary>
     public ISandboxNetworks? Networks { get; init; }
 
-    /// <summary><c>SANDBOX_INIT</c>, else <c>sandbox-init</c> beside the running binary.</summary>
+    /// <summary><c>SANDBOX_INIT</c>, else <c>sandbox-init</c> beside the running binary, else in the installed layout.</summary>
     public static string DefaultInitPath()
     {
         if (Environment.GetEnvironmentVariable("SANDBOX_INIT") is { Length: > 0 } env) return env;
-        var beside = Path.Combine(AppContext.BaseDirectory, "sandbox-init");
-        return beside;
+        return InstalledFiles.FirstExisting(
+            Path.Combine(AppContext.BaseDirectory, "sandbox-init"),
+            Path.Combine(InstalledFiles.LibDirectory(AppContext.BaseDirectory), "sandbox-init"));
     }
 
     public async Task<ISandbox> StartAsync(SandboxSpec spec, SandboxStdio stdio, CancellationToken cancellationToken = default)

@@ -78,6 +78,15 @@ public sealed partial class ImageStore : IImageProvider
     private static string? Resolve(StoreIndex index, string reference, out string problem)
     {
         problem = "";
+        int at = reference.IndexOf('@');
+        if (at > 0 && Digests.IsValid(reference[(at + 1)..]))
+        {
+            // NAME@sha256:… (as pulled by digest): the digest decides.
+            var wanted = reference[(at + 1)..];
+            if (index.Images.Any(e => e.Digest == wanted)) return wanted;
+            problem = $"image '{reference}' not found (pull it with 'sandbox pull {reference}')";
+            return null;
+        }
         if (ImageReference.TryParse(reference, out var name, out _))
         {
             var hit = index.Images.FirstOrDefault(e => e.Name == name!.Name && e.Tag == name.Tag);
@@ -94,7 +103,7 @@ public sealed partial class ImageStore : IImageProvider
                 return null;
             }
         }
-        problem = $"image '{reference}' not found (see 'sandbox images'; import one with 'sandbox image import')";
+        problem = $"image '{reference}' not found (see 'sandbox images'; get one with 'sandbox pull' or 'sandbox image import')";
         return null;
     }
 

@@ -33,6 +33,8 @@ public static partial class RunCommand
         new(false, "--userns"),
         new(false, "--timings"),
         new(false, "--timings-raw"),
+        new(true, "--pull"),
+        .. RegistryCommandOptions.Specs,
         new(false, "--help"),
     ];
 
@@ -65,7 +67,9 @@ public static partial class RunCommand
           --userns             Map root in the sandbox to an unprivileged host range
           --timings            Print when each phase was reached, to stderr
           --timings-raw        The same as one machine-readable line (monotonic ns), for harnesses
-        """;
+          --pull missing|always|never
+                               Pull the image from its registry: when it is not in the store (default), every time, or never
+        """ + RegistryCommandOptions.Usage;
 
     public static async Task<int> ExecuteAsync(GlobalOptions global, string[] args, CancellationToken ct)
     {
@@ -77,6 +81,7 @@ public static partial class RunCommand
         }
         var spec = BuildSpec(parsed);
         SandboxSpecValidator.Validate(spec);
+        await PullPolicy.ApplyAsync(global, parsed, spec.Image, ct).ConfigureAwait(false);
 
         await using var runtime = await CreateRuntimeAsync(global, spec.Isolation, ct).ConfigureAwait(false);
         var timings = parsed.Has("--timings-raw") ? TimingsOutput.Raw : parsed.Has("--timings") ? TimingsOutput.Human : TimingsOutput.None;
