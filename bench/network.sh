@@ -3,15 +3,18 @@
 # the portmap plugin's DNAT) for a Sandbox container, podman's published port (same CNI plugins, podman's own
 # bridge), and a Sandbox micro-VM; then TCP connection set-up latency through each published port (connect() until
 # established, median and p90 of N connections), with the host's own loopback as the floor.
-# Usage: bench/network.sh [--seconds S] [--connects N]   (Markdown on stdout; raw JSON under bench/out/network/)
+# The two containers are measured alternately --rounds times (median shown): the host's load moves between runs.
+# Usage: bench/network.sh [--seconds S] [--connects N] [--rounds R]   (Markdown on stdout; raw JSON under bench/out/network/)
 set -euo pipefail
 source "$(dirname "$(readlink -f "$0")")/../scripts/lib.sh"
 SECONDS_PER_RUN=10
 CONNECTS=300
+ROUNDS=3
 while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) SECONDS_PER_RUN="$2"; shift 2 ;;
     --connects) CONNECTS="$2"; shift 2 ;;
+    --rounds) ROUNDS="$2"; shift 2 ;;
     *) die "bench/network.sh: unknown argument $1" ;;
   esac
 done
@@ -106,20 +109,31 @@ start_host() {
 }
 
 declare -A T L
-for subject in host sandbox podman vm; do
-  run_subject "$subject" "start_$subject"
-  T[$subject]=$THROUGHPUT; L[$subject]=$LATENCY
-  echo "$subject: ${THROUGHPUT} Gbit/s, connect median/p90 ${LATENCY} us" >&2
+median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+run_subject host start_host; T[host]=$THROUGHPUT; L[host]=$LATENCY
+echo "host: $THROUGHPUT Gbit/s, connect median/p90 $LATENCY us" >&2
+declare -A TS LM LP
+for ((round = 1; round <= ROUNDS; round++)); do
+  for subject in sandbox podman; do
+    run_subject "$subject-$round" "start_$subject"
+    TS[$subject]+="$THROUGHPUT "; LM[$subject]+="${LATENCY% *} "; LP[$subject]+="${LATENCY#* } "
+    echo "$subject round $round: ${THROUGHPUT} Gbit/s, connect median/p90 ${LATENCY} us" >&2
+  done
 done
+for subject in sandbox podman; do
+  T[$subject]=$(median ${TS[$subject]}); L[$subject]="$(median ${LM[$subject]}) $(median ${LP[$subject]})"
+done
+run_subject vm start_vm; T[vm]=$THROUGHPUT; L[vm]=$LATENCY
+echo "vm: $THROUGHPUT Gbit/s, connect median/p90 $LATENCY us" >&2
 
 ratio=$(python3 -c "print('%.2f' % (${T[sandbox]}/${T[podman]}))")
 cat <<MD
-| subject (published port 127.0.0.1:PORT) | iperf3, ${SECONDS_PER_RUN} s (Gbit/s) | connect, median (µs) | connect, p90 (µs) |
+| subject (published port 127.0.0.1:PORT) | iperf3, ${SECONDS_PER_RUN} s (Gbit/s; containers: median of $ROUNDS alternating rounds) | connect, median (µs) | connect, p90 (µs) |
 |---|---|---|---|
 | host loopback, no NAT (floor) | ${T[host]} | ${L[host]% *} | ${L[host]#* } |
 | Sandbox container (CNI bridge + portmap) | ${T[sandbox]} | ${L[sandbox]% *} | ${L[sandbox]#* } |
 | podman container (CNI bridge + portmap) | ${T[podman]} | ${L[podman]% *} | ${L[podman]#* } |
 | Sandbox micro-VM (TCG, virtio-net tap on the bridge) | ${T[vm]} | ${L[vm]% *} | ${L[vm]#* } |
 
-Sandbox container / podman throughput: ${ratio}×
+Sandbox container / podman throughput: ${ratio}× (rounds: sandbox ${TS[sandbox]}/ podman ${TS[podman]}Gbit/s)
 MD

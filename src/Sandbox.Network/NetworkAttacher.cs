@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
@@ -149,7 +148,9 @@ public sealed class NetworkAttacher : ISandboxNetworks
     /// <summary>A locally administered unicast MAC in qemu's customary 52:54:00 range.</summary>
     private static string GuestMac()
     {
-        var b = RandomNumberGenerator.GetBytes(3);
+        // Not RandomNumberGenerator: it would load OpenSSL for three bytes that need no secrecy.
+        var b = new byte[3];
+        Random.Shared.NextBytes(b);
         return $"52:54:00:{b[0]:x2}:{b[1]:x2}:{b[2]:x2}";
     }
 
