@@ -11,7 +11,7 @@ public static partial class NetDevice
 {
     private const int AF_INET = 2, SOCK_DGRAM = 2, SOCK_CLOEXEC = 0x80000;
     private const ulong SIOCADDRT = 0x890B, SIOCGIFFLAGS = 0x8913, SIOCSIFFLAGS = 0x8914, SIOCSIFADDR = 0x8916,
-        SIOCSIFNETMASK = 0x891c, SIOCSIFMTU = 0x8922, SIOCGIFHWADDR = 0x8927, SIOCBRDELBR = 0x89a1;
+        SIOCSIFNETMASK = 0x891c, SIOCSIFMTU = 0x8922, SIOCGIFHWADDR = 0x8927, SIOCBRADDBR = 0x89a0, SIOCBRDELBR = 0x89a1;
     private const short IFF_UP = 0x1;
     private const ushort RTF_UP = 0x1, RTF_GATEWAY = 0x2;
 
@@ -79,6 +79,20 @@ public static partial class NetDevice
             if (ioctl(control.Fd, SIOCADDRT, rt) != 0)
                 throw ErrnoException.FromLastError("ioctl(SIOCADDRT)", $"default via {gateway} dev {ifname}");
         }
+    }
+
+    /// <summary>Creates a bridge device (down); false when a device of that name exists already.</summary>
+    public static unsafe bool AddBridge(SafeFd control, string name)
+    {
+        var bytes = new byte[16];
+        System.Text.Encoding.ASCII.GetBytes(name.AsSpan(0, Math.Min(15, name.Length)), bytes);
+        fixed (byte* p = bytes)
+        {
+            if (ioctl(control.Fd, SIOCBRADDBR, p) == 0) return true;
+        }
+        int errno = Marshal.GetLastPInvokeError();
+        if (errno == 17 /* EEXIST */) return false;
+        throw new ErrnoException(errno, "ioctl(SIOCBRADDBR)", name);
     }
 
     /// <summary>Deletes a bridge device (it must be down); false when it did not exist.</summary>

@@ -87,19 +87,30 @@ public sealed class NetworkStore
             chosen = FreeSubnet(existing, hostRoutes)
                 ?? throw new NetworkException(NetworkFailure.SubnetOverlap, "no free /24 left in 10.55.0.0/16: give one with --subnet");
         }
+        // The bridge is made now, not at the first attach: its name and (with the gateway address on it) its subnet's
+        // route then claim both host-wide, so another state root on this host picks others.
+        var bridge = CreateBridge(existing, internalOnly ? null : (chosen.First, chosen.PrefixLength));
         var config = new NetworkConfig
         {
             Name = name,
-            Bridge = FreeBridgeName(existing),
+            Bridge = bridge,
             Subnet = chosen.ToString(),
             Gateway = chosen.First.ToString(),
             Internal = internalOnly,
             Created = DateTime.UtcNow,
         };
-        Directory.CreateDirectory(Dir);
-        var tmp = ConfigPath(name) + ".tmp";
-        File.WriteAllBytes(tmp, JsonSerializer.SerializeToUtf8Bytes(config, NetworkJsonContext.Default.NetworkConfig));
-        File.Move(tmp, ConfigPath(name));
+        try
+        {
+            Directory.CreateDirectory(Dir);
+            var tmp = ConfigPath(name) + ".tmp";
+            File.WriteAllBytes(tmp, JsonSerializer.SerializeToUtf8Bytes(config, NetworkJsonContext.Default.NetworkConfig));
+            File.Move(tmp, ConfigPath(name));
+        }
+        catch
+        {
+            DeleteBridge(bridge);
+            throw;
+        }
         return config;
     }
 
@@ -146,14 +157,37 @@ public sealed class NetworkStore
         return null;
     }
 
-    private static string FreeBridgeName(IReadOnlyList<NetworkConfig> existing)
+    /// <summary>The first free <c>sbxN</c>, created (SIOCBRADDBR), with the gateway address on it unless internal.</summary>
+    private static string CreateBridge(IReadOnlyList<NetworkConfig> existing, (System.Net.IPAddress Address, int Prefix)? gateway)
     {
-        for (int i = 0; ; i++)
+        try
         {
-            var name = "sbx" + i.ToString(CultureInfo.InvariantCulture);
-            if (existing.Any(n => n.Bridge == name) || Directory.Exists("/sys/class/net/" + name)) continue;
-            return name;
+            using var control = NetDevice.OpenControlSocket();
+            for (int i = 0; i < 1000; i++)
+            {
+                var name = "sbx" + i.ToString(CultureInfo.InvariantCulture);
+                if (existing.Any(n => n.Bridge == name) || !NetDevice.AddBridge(control, name)) continue;
+                try
+                {
+                    if (gateway is var (address, prefix))
+                    {
+                        NetDevice.SetAddress(control, name, address, prefix);
+                        NetDevice.SetUp(control, name, true);
+                    }
+                }
+                catch
+                {
+                    NetDevice.DeleteBridge(control, name);
+                    throw;
+                }
+                return name;
+            }
         }
+        catch (ErrnoException e)
+        {
+            throw new NetworkException(NetworkFailure.Host, $"cannot create a bridge: {e.Message}", e);
+        }
+        throw new NetworkException(NetworkFailure.Host, "no free bridge name sbx0..sbx999");
     }
 }
 
