@@ -7,7 +7,7 @@ namespace Sandbox.MicroVm;
 /// <summary>
 /// The libvirt domain XML of one sandbox (see docs/microvm.md, "Domain"). Chosen for boot speed: a <c>microvm</c>
 /// machine (no PCI, no ACPI, no firmware: qemu jumps straight into the PVH kernel), virtio-mmio devices, and nothing
-/// the workload does not need: no network, graphics, sound, USB or balloon.
+/// the workload does not need: no graphics, sound, USB or balloon, and a NIC only on a bridge network (<see cref="Nic"/>).
 /// </summary>
 internal sealed record DomainDefinition
 {
