@@ -129,9 +129,11 @@ launcher_scan() {
   return 0
 }
 
-# Packages the product needs at run time (container and micro-VM backends).
-RUNTIME_PACKAGES=(busybox-static libvirt0 libvirt-daemon-system libvirt-clients qemu-system-x86 tini gcc libc6-dev cpio)
+# Packages the product needs at run time (container and micro-VM backends; bridge networks: the CNI plugins and the
+# iptables they run).
+RUNTIME_PACKAGES=(busybox-static libvirt0 libvirt-daemon-system libvirt-clients qemu-system-x86 tini gcc libc6-dev cpio
+                  containernetworking-plugins iptables)
 # Packages the guest kernel build needs.
 KERNEL_PACKAGES=(linux-source-6.1 flex bison bc libelf-dev libssl-dev xz-utils make gcc)
 # Packages only the tests and benchmarks need (third-party tools the tests compare against).
-TEST_PACKAGES=(umoci skopeo runc erofs-utils e2fsprogs zstd hyperfine docker-registry apache2-utils podman)
+TEST_PACKAGES=(umoci skopeo runc erofs-utils e2fsprogs zstd hyperfine docker-registry apache2-utils podman iproute2 iperf3)

@@ -47,6 +47,10 @@ public static partial class CommandLine
           image tag SRC DST              Give an image another name
           image save REF -o FILE [--format oci-archive|docker-archive]
                                          Write an image as an archive that skopeo, podman and docker load
+          network create NAME [--subnet CIDR] [--internal]
+                                         Create a bridge network (NAT to the outside unless --internal)
+          network ls                     List networks
+          network rm NAME...             Remove networks (refused while a sandbox uses one)
           info                           Show what this host can run
           prune                          Remove stopped sandboxes and what crashed ones left behind
           bench [IMAGE] [OPTIONS]        Measure both backends and their peers (runc, plain qemu)
@@ -103,6 +107,7 @@ public static partial class CommandLine
         "images" => ImageCommands.ListAsync(global, args, ct),
         "image" => ImageCommands.ExecuteAsync(global, args, ct),
         "info" => InfoCommand.ExecuteAsync(global, args, ct),
+        "network" => NetworkCommands.ExecuteAsync(global, args, ct),
         "prune" => PruneCommand.ExecuteAsync(global, args, ct),
         "create" => LifecycleCommands.CreateAsync(global, args, ct),
         "start" => LifecycleCommands.StartAsync(global, args, ct),

@@ -25,6 +25,9 @@ public sealed class ContainerRuntime : ISandboxRuntime
 
     public Isolation Isolation => Isolation.Container;
 
+    /// <summary>Attaches sandboxes to bridge networks (<c>--network NAME</c>); null: only none and host.</summary>
+    public ISandboxNetworks? Networks { get; init; }
+
     /// <summary><c>SANDBOX_INIT</c>, else <c>sandbox-init</c> beside the running binary, else in the installed layout.</summary>
     public static string DefaultInitPath()
     {
@@ -42,6 +45,8 @@ public sealed class ContainerRuntime : ISandboxRuntime
             throw new SandboxException(SandboxFailure.InvalidSpec, "the container runtime cannot start a VM sandbox");
         if (!File.Exists(_initPath))
             throw new SandboxException(SandboxFailure.BackendUnavailable, $"sandbox-init not found at {_initPath} (build it with scripts/build.sh or set SANDBOX_INIT)");
+        if (spec.Network == NetworkMode.Bridge && Networks is null)
+            throw new SandboxException(SandboxFailure.BackendUnavailable, "this runtime was built without bridge networking");
         foreach (var v in spec.Volumes)
         {
             if (!Path.Exists(v.HostPath))
@@ -51,7 +56,7 @@ public sealed class ContainerRuntime : ISandboxRuntime
         var log = _loggerFactory.CreateLogger<ContainerSandbox>();
         var lease = await _images.AcquireAsync(spec.Image, RootfsForm.Directory, cancellationToken).ConfigureAwait(false);
         ContainerLog.Phase(log, "acquire image", timings.SinceRequest(SandboxTimings.Now()) ?? 0);
-        var sandbox = new ContainerSandbox(spec.Id ?? SandboxId.New(), spec, lease, _paths, _initPath, timings, log);
+        var sandbox = new ContainerSandbox(spec.Id ?? SandboxId.New(), spec, lease, _paths, _initPath, timings, log) { Networks = Networks };
         try
         {
             await sandbox.StartAsync(stdio, cancellationToken).ConfigureAwait(false);

@@ -86,7 +86,7 @@ public sealed partial class ContainerSandbox : ISandbox
         var childStdio = OpenChildStdio(stdio, channel);
         ulong flags = SandboxNative.CLONE_NEWNS | SandboxNative.CLONE_NEWPID | SandboxNative.CLONE_NEWUTS |
                       SandboxNative.CLONE_NEWIPC | SandboxNative.CLONE_NEWCGROUP;
-        if (_spec.Network == NetworkMode.None) flags |= SandboxNative.CLONE_NEWNET;
+        if (_spec.Network != NetworkMode.Host) flags |= SandboxNative.CLONE_NEWNET;
         if (_spec.UserNamespace) flags |= SandboxNative.CLONE_NEWUSER;
         var argv = new List<string> { _initPath, "container", "--stdio", channel ? "channel" : "inherit", "--rootfs", RootfsDir };
         if (_spec.UserNamespace) argv.AddRange(["--idmapped-lower", _dir.PathOf("lower")]);
@@ -118,6 +118,8 @@ public sealed partial class ContainerSandbox : ISandbox
             try { File.WriteAllText($"/proc/{pid}/oom_score_adj", "-999"); }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
             mapping?.Apply(pid);
+            // A bridge network: CNI ADD against the new namespace while init still waits (see ContainerSandbox.Network.cs).
+            await AttachNetworkAsync(pid, cancellationToken).ConfigureAwait(false);
             _init.Release();
         }
         catch (Exception e) when (e is ErrnoException or IOException or UnauthorizedAccessException)
@@ -133,11 +135,13 @@ public sealed partial class ContainerSandbox : ISandbox
         initSpec.Lower = _lease.RootfsPath;
         initSpec.Upper = Upper;
         initSpec.Work = Work;
+        ApplyNetwork(initSpec);
         _session = new InitSession(_control, Id, Timings, alignClock: false); // no time namespace: init's clock is ours
         _main = await _session.StartAsync(initSpec, channel ? HostStreams.For(stdio, _spec.Tty, _spec.Interactive) : HostStreams.None,
             cancellationToken).ConfigureAwait(false);
         if (!channel && _spec.Tty) StartTtyRelay();
         await _main.Started.WaitAsync(cancellationToken).ConfigureAwait(false);
+        WatchHosts();
     }
 
     private void SendIdmappedLower(int pid)
@@ -300,6 +304,7 @@ public sealed partial class ContainerSandbox : ISandbox
         StopStdio();
         _fdSocket?.Dispose();
         _init?.Dispose();
+        await DetachNetworkAsync().ConfigureAwait(false);
         if (_cgroupCreated && _cgroup is not null)
         {
             try { await _cgroup.DestroyAsync().ConfigureAwait(false); }

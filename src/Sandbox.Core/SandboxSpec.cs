@@ -46,6 +46,22 @@ public sealed record SandboxSpec
 
     public NetworkMode Network { get; init; } = NetworkMode.None;
 
+    /// <summary>With <see cref="NetworkMode.Bridge"/>: the network's name (<c>--network NAME</c>).</summary>
+    public string? NetworkName { get; init; }
+
+    /// <summary>Published ports (<c>-p</c>), and <c>-P</c> (every port the image exposes, on a free host port).</summary>
+    public IReadOnlyList<PortMapping> Ports { get; init; } = [];
+    public bool PublishAll { get; init; }
+
+    /// <summary>Resolvers for /etc/resolv.conf (<c>--dns</c>); empty means the host's (see docs/network.md).</summary>
+    public IReadOnlyList<string> Dns { get; init; } = [];
+
+    /// <summary>Extra /etc/hosts entries (<c>--add-host NAME:IP</c>), as (name, address).</summary>
+    public IReadOnlyList<HostEntry> ExtraHosts { get; init; } = [];
+
+    /// <summary>A fixed address on the network (<c>--ip</c>); null means the next free one.</summary>
+    public string? IpAddress { get; init; }
+
     public bool ReadOnlyRootfs { get; init; }
 
     /// <summary>Remove the sandbox's writable layer when it exits (<c>--rm</c>).</summary>

@@ -145,6 +145,7 @@ public sealed partial class ImageStore : IImageProvider
         Env = config.Config?.Env ?? [],
         WorkingDir = string.IsNullOrEmpty(config.Config?.WorkingDir) ? null : config.Config!.WorkingDir,
         User = string.IsNullOrEmpty(config.Config?.User) ? null : config.Config!.User,
+        ExposedPorts = config.Config?.ExposedPorts?.Keys.ToArray() ?? [],
     };
 
     /// <summary>Every tag in the store, with digest, size and creation time (the config's, else the import's).</summary>

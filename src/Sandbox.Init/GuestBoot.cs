@@ -36,6 +36,8 @@ internal static class GuestBoot
             try
             {
                 MountRoot(spec);
+                // A bridge network: eth0 from the host's IPAM (see docs/network.md).
+                if (spec.Interface is GuestInterface nic) Network.GuestNetwork.Configure(nic);
             }
             catch (InitSetupException e)
             {

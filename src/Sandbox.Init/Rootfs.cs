@@ -118,16 +118,12 @@ internal static class Rootfs
             Directory.CreateDirectory(staging);
             try
             {
-                var hosts = new System.Text.StringBuilder();
-                hosts.Append("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
-                hosts.Append("fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n");
-                hosts.Append($"127.0.1.1\t{spec.Hostname}\n");
-                foreach (var h in spec.ExtraHosts) hosts.Append(h).Append('\n');
-                string resolv = "";
-                try { if (!spec.SetupLoopback) resolv = File.ReadAllText("/etc/resolv.conf"); } catch (IOException) { }
+                var hosts = EtcHosts.Render(spec.Hostname, spec.HostnameOnLoopback, spec.ExtraHosts);
+                string resolv = spec.ResolvConf ?? "";
+                try { if (spec.ResolvConf is null && !spec.SetupLoopback) resolv = File.ReadAllText("/etc/resolv.conf"); } catch (IOException) { }
                 var files = new (string Name, string Content)[]
                 {
-                    ("hostname", spec.Hostname + "\n"), ("hosts", hosts.ToString()), ("resolv.conf", resolv),
+                    ("hostname", spec.Hostname + "\n"), ("hosts", hosts), ("resolv.conf", resolv),
                 };
                 var etc = PathInRoot.Resolve(root, "/etc");
                 Directory.CreateDirectory(etc);

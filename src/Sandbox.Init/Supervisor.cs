@@ -117,6 +117,12 @@ internal sealed class Supervisor(InitChannel channel, SandboxProcess main)
             if (frame is not Frame f) return true;
             if (f.Type == MessageType.Exec) { Exec(f); continue; }
             if (f.Type == MessageType.StatsRequest) { channel.Send(MessageType.Stats, 0, GuestStats.Read().Encode()); continue; }
+            if (f.Type == MessageType.Hosts)
+            {
+                // The sandbox's network gained or lost a member (docs/network.md, "Names").
+                try { File.WriteAllBytes("/etc/hosts", f.Payload); } catch (IOException) { }
+                continue;
+            }
             // Frames for a process that has ended (or never was) are dropped: the host learns of the end by Exited.
             if (!_processes.TryGetValue(f.Process, out var p) || p.Status is not null) continue;
             var stdio = p.Stdio;

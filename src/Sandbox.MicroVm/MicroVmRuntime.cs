@@ -37,6 +37,9 @@ public sealed class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
 
     public Isolation Isolation => Isolation.Vm;
 
+    /// <summary>Attaches guests to bridge networks (<c>--network NAME</c>); null: loopback only.</summary>
+    public ISandboxNetworks? Networks { get; init; }
+
     public string LibvirtUri { get; }
 
     /// <summary>How long the guest may take from domain creation to init's Hello before the run fails.</summary>
@@ -99,6 +102,7 @@ public sealed class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
 
         var image = await _images.AcquireAsync(spec.Image, RootfsForm.ErofsImage, cancellationToken).ConfigureAwait(false);
         GuestDomain? guest = null;
+        INetworkAttachment? network = null;
         try
         {
             var id = spec.Id ?? SandboxId.New();
@@ -106,6 +110,10 @@ public sealed class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
             if (spec.Tty && stdio.IsInherited) HostStreams.TryGetTerminalSize(out rows, out cols);
             var (process, initSpec) = InitSpecBuilder.Build(spec, image.Config, id, InitMode.Guest, rows, cols);
             initSpec.Lower = "/dev/vda";
+            if (spec.Network == NetworkMode.Bridge)
+                network = await Networks!.AttachGuestAsync(
+                    spec.PublishAll ? spec with { Ports = PortMapping.WithExposed(spec.Ports, image.Config.ExposedPorts) } : spec,
+                    id, cancellationToken).ConfigureAwait(false);
             var dir = spec.Id is null ? SandboxDirectory.Create(_paths, id) : SandboxDirectory.Claim(_paths, id);
             var runDir = dir.Dir;
             var definition = new DomainDefinition
@@ -120,14 +128,16 @@ public sealed class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
                 RootDiskPath = image.RootfsPath,
                 ChannelSocketPath = Path.Combine(runDir, "init.sock"),
                 ConsoleLogPath = Path.Combine(runDir, "console.log"),
+                Nic = network is null ? null : new GuestNic(network.Settings.Bridge, network.Settings.Mac, GuestNic.TapName(id)),
             };
             MicroVmLog.DomainXml(_log, definition.Name, definition.ToXml());
             guest = await GuestDomain.BootAsync(connection, definition, dir, spec.Remove, id, BootDeadline, timings, _log, cancellationToken)
                 .ConfigureAwait(false);
-            var sandbox = new MicroVmSandbox(id, guest, image, stdio, process, accelerator, memoryMiB << 20, timings, _log);
+            var sandbox = new MicroVmSandbox(id, guest, image, stdio, process, accelerator, memoryMiB << 20, timings, _log) { Network = network };
+            network = null; // the sandbox owns it now
             try
             {
-                await sandbox.StartAsync(initSpec, cancellationToken).ConfigureAwait(false);
+                await sandbox.StartAsync(sandbox.WithNetwork(initSpec, spec), cancellationToken).ConfigureAwait(false);
             }
             catch
             {
@@ -139,17 +149,20 @@ public sealed class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
         catch
         {
             if (guest is not null) await guest.DisposeAsync().ConfigureAwait(false);
+            if (network is not null) await network.DisposeAsync().ConfigureAwait(false);
             image.Dispose();
             throw;
         }
     }
 
-    private static void RejectUnsupported(SandboxSpec spec)
+    private void RejectUnsupported(SandboxSpec spec)
     {
         if (spec.Volumes.Count > 0)
             throw new SandboxException(SandboxFailure.InvalidSpec, "--vm does not support volumes (-v) yet");
         if (spec.Network == NetworkMode.Host)
             throw new SandboxException(SandboxFailure.InvalidSpec, "--vm cannot share the host's network (--network host)");
+        if (spec.Network == NetworkMode.Bridge && Networks is null)
+            throw new SandboxException(SandboxFailure.BackendUnavailable, "this runtime was built without bridge networking");
         if (spec.UserNamespace)
             throw new SandboxException(SandboxFailure.InvalidSpec, "--userns applies to containers; a micro-VM has its own kernel");
     }

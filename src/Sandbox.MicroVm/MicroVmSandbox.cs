@@ -12,7 +12,7 @@ namespace Sandbox.MicroVm;
 /// workload's Exited (or Error) ends the run; the domain is destroyed right then, without waiting for the guest's own
 /// reset, so no domain outlives the run.
 /// </summary>
-public sealed class MicroVmSandbox : ISandbox
+public sealed partial class MicroVmSandbox : ISandbox
 {
     private readonly GuestDomain _guest;
     private readonly IImageLease _image;
@@ -53,6 +53,7 @@ public sealed class MicroVmSandbox : ISandbox
     {
         _main = await _guest.Session.StartAsync(spec, HostStreams.For(_stdio, spec.Tty, spec.Interactive), cancellationToken)
             .ConfigureAwait(false);
+        OnStartSent();
         // The workload's end (or init's failure) is the VM's end: destroy the domain at once.
         _ = _main.Exit.ContinueWith(_ =>
         {
@@ -138,6 +139,7 @@ public sealed class MicroVmSandbox : ISandbox
         _killed = true;
         await DestroyNow().ConfigureAwait(false);
         await _guest.DisposeAsync().ConfigureAwait(false);
+        await DetachNetworkAsync().ConfigureAwait(false);
         // Not the stdin pumps: they may sit in a read(2) of the caller's terminal that no token interrupts; they end
         // with their next read, writing to a closed channel.
         try { await _guest.Session.Receiving.ConfigureAwait(false); }

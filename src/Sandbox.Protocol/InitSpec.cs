@@ -41,6 +41,27 @@ public sealed class InitSpec
 
     /// <summary>Entries for /etc/hosts beyond localhost and the hostname.</summary>
     public string[] ExtraHosts { get; set; } = [];
+
+    /// <summary>/etc/resolv.conf contents; null: the host's (shared network) or empty (private network).</summary>
+    public string? ResolvConf { get; set; }
+
+    /// <summary>Map the hostname to 127.0.1.1 in /etc/hosts; false when a network entry (in ExtraHosts) names it.</summary>
+    public bool HostnameOnLoopback { get; set; } = true;
+
+    /// <summary>Guest only: the virtio-net NIC to configure (bridge networks); null means loopback only.</summary>
+    public GuestInterface? Interface { get; set; }
+}
+
+/// <summary>A guest NIC's settings, from the host's IPAM (see docs/network.md).</summary>
+public sealed class GuestInterface
+{
+    /// <summary>The NIC is found by this MAC (the domain XML gives the device the same one).</summary>
+    public string Mac { get; set; } = "";
+    public string Address { get; set; } = "";
+    public int PrefixLength { get; set; }
+    /// <summary>Default route; null on an internal network.</summary>
+    public string? Gateway { get; set; }
+    public int Mtu { get; set; } = 1500;
 }
 
 /// <summary>A bind mount from outside the rootfs to a path inside it.</summary>

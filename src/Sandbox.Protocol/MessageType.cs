@@ -22,6 +22,8 @@ public enum MessageType : byte
     Exec = 6,
     /// <summary>No payload: asks init for a <see cref="Stats"/> frame.</summary>
     StatsRequest = 7,
+    /// <summary>Payload: the new /etc/hosts (UTF-8): members of the sandbox's network came or went.</summary>
+    Hosts = 8,
 
     // init → host
     /// <summary>Payload: u32 init's protocol version, i64 init's CLOCK_MONOTONIC now (ns), so the host can align marks.</summary>

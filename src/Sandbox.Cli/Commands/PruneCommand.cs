@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Sandbox.Core;
 
 namespace Sandbox.Cli;
@@ -13,6 +14,9 @@ public static class PruneCommand
         if (args.Length > 0) throw new UsageException($"'sandbox prune' takes no arguments, got '{args[0]}'");
         var context = await LifecycleContext.OpenAsync(global, ct).ConfigureAwait(false);
         int removed = await context.Reaper.ReapAsync(prune: true, ct).ConfigureAwait(false);
+        // Network attachments of dead sandboxes: CNI DEL, the pinned namespace, the member-table entry.
+        removed += await new Network.AttachmentReaper(global.Paths, global.LoggerFactory.CreateLogger("Sandbox.Network"))
+            .ReapAsync(ct).ConfigureAwait(false);
         Console.Out.WriteLine(removed == 0 ? "nothing to prune" : $"removed {removed} sandbox{(removed == 1 ? "" : "es")}");
         return 0;
     }

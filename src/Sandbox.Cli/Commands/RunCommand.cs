@@ -28,6 +28,11 @@ public static partial class RunCommand
         new(true, "--pids-limit"),
         new(false, "--read-only"),
         new(true, "--network", "--net"),
+        new(true, "--publish", "-p"),
+        new(false, "--publish-all", "-P"),
+        new(true, "--dns"),
+        new(true, "--add-host"),
+        new(true, "--ip"),
         new(false, "--userns"),
         new(false, "--timings"),
         new(false, "--timings-raw"),
@@ -56,7 +61,13 @@ public static partial class RunCommand
           --cpus N             CPU quota (e.g. 0.5, 2)
           --pids-limit N       Maximum number of processes
           --read-only          Mount the image's rootfs read-only
-          --network none|host  Network (default none: loopback only)
+          --network none|host|NAME  Network (default none: loopback only); NAME: a bridge network
+                               (sandbox0 is made on first use); host is container-only
+          -p, --publish [IP:]HOSTPORT:PORT[/tcp|udp]  Publish a port (repeatable)
+          -P, --publish-all    Publish every port the image exposes on a free host port
+          --dns IP             Resolver for /etc/resolv.conf (repeatable)
+          --add-host NAME:IP   Add an /etc/hosts entry (repeatable)
+          --ip ADDRESS         Fixed address on the network
           --userns             Map root in the sandbox to an unprivileged host range
           --timings            Print when each phase was reached, to stderr
           --timings-raw        The same as one machine-readable line (monotonic ns), for harnesses
@@ -126,12 +137,25 @@ public static partial class RunCommand
         foreach (var file in parsed.Values("--env-file")) env.AddRange(ReadEnvFile(file));
         foreach (var e in parsed.Values("--env")) env.Add(ExpandEnv(e));
 
-        var network = parsed.Value("--network") switch
+        var networkName = parsed.Value("--network");
+        var network = networkName switch
         {
             null or "none" => NetworkMode.None,
             "host" => NetworkMode.Host,
-            var other => throw new UsageException($"unsupported network '{other}' (use none or host)"),
+            "" => throw new UsageException("--network needs a value: none, host or a network's name"),
+            _ => NetworkMode.Bridge,
         };
+        if (network == NetworkMode.Host && parsed.Has("--vm"))
+            throw new UsageException("--network host is container-only: a micro-VM has its own kernel and network stack (use a bridge network, e.g. --network sandbox0)");
+
+        IReadOnlyList<PortMapping> ports;
+        IReadOnlyList<HostEntry> extraHosts;
+        try
+        {
+            ports = parsed.Values("--publish").Select(PortMapping.Parse).ToArray();
+            extraHosts = parsed.Values("--add-host").Select(HostEntry.Parse).ToArray();
+        }
+        catch (ArgumentException e) { throw new UsageException(e.Message); }
 
         IReadOnlyList<VolumeMount> volumes;
         try { volumes = parsed.Values("--volume").Select(VolumeMount.Parse).ToArray(); }
@@ -151,6 +175,12 @@ public static partial class RunCommand
             Interactive = parsed.Has("--interactive"),
             Volumes = volumes,
             Network = network,
+            NetworkName = network == NetworkMode.Bridge ? networkName : null,
+            Ports = ports,
+            PublishAll = parsed.Has("--publish-all"),
+            Dns = parsed.Values("--dns"),
+            ExtraHosts = extraHosts,
+            IpAddress = parsed.Value("--ip"),
             ReadOnlyRootfs = parsed.Has("--read-only"),
             Remove = parsed.Has("--rm"),
             UserNamespace = parsed.Has("--userns"),

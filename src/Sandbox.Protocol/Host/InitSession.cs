@@ -131,6 +131,10 @@ public sealed class InitSession
     }
 
     /// <summary>Sends one frame; a channel that is gone is <see cref="SandboxException"/>(NotRunning).</summary>
+    /// <summary>Sends the sandbox's new /etc/hosts (its network gained or lost a member); init rewrites the file.</summary>
+    public Task SendHostsAsync(ReadOnlyMemory<byte> content, CancellationToken cancellationToken) =>
+        SendAsync(MessageType.Hosts, 0, content, cancellationToken);
+
     internal async Task SendAsync(MessageType type, uint process, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
     {
         try { await _writer.WriteAsync(type, process, payload, cancellationToken).ConfigureAwait(false); }

@@ -27,7 +27,7 @@ public static class InitSpecBuilder
             Interactive = spec.Interactive,
             ReadOnlyRootfs = spec.ReadOnlyRootfs,
             Mounts = spec.Volumes.Select(v => new BindMount { Source = v.HostPath, Target = v.GuestPath, ReadOnly = v.ReadOnly }).ToArray(),
-            SetupLoopback = spec.Network == NetworkMode.None,
+            SetupLoopback = spec.Network != NetworkMode.Host,
         };
         return (process, init);
     }
