@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Sandbox.Container;
 using Sandbox.Core;
+using Sandbox.Interop.Libc;
 using Sandbox.MicroVm;
 
 namespace Sandbox.Lifecycle;
@@ -16,6 +17,17 @@ public sealed class SandboxReaper(SandboxStore store, string libvirtUri, ILogger
 {
     private static readonly TimeSpan Grace = TimeSpan.FromMinutes(1);
 
+    private static bool IsAbandonedNewDirectory(string dir)
+    {
+        if (!Path.GetFileName(dir).StartsWith(".new-", StringComparison.Ordinal)) return false;
+        // Its creator locks it right after mkdir: give that instant room before a free lock counts as abandoned.
+        if (DateTime.UtcNow - Directory.GetLastWriteTimeUtc(dir) < TimeSpan.FromSeconds(2)) return false;
+        SafeFd fd;
+        try { fd = Files.Open(dir, Files.O_RDONLY | Files.O_DIRECTORY | Files.O_CLOEXEC); }
+        catch (ErrnoException) { return false; /* renamed or removed meanwhile */ }
+        using (fd) return Files.Flock(fd, Files.LOCK_EX | Files.LOCK_NB);
+    }
+
     /// <summary>Cleans up after dead owners; with <paramref name="prune"/> also removes every stopped sandbox.</summary>
     public async Task<int> ReapAsync(bool prune, CancellationToken cancellationToken = default)
     {
@@ -29,8 +41,9 @@ public sealed class SandboxReaper(SandboxStore store, string libvirtUri, ILogger
                 var id = Path.GetFileName(dir);
                 if (id.StartsWith('.'))
                 {
-                    // Half-made state (.new-<id>) or a lock file of a crashed create.
-                    if (DateTime.UtcNow - File.GetLastWriteTimeUtc(dir) > Grace)
+                    // Half-made state (.new-<id>: its creator holds a lock on it until the rename, so a free lock means
+                    // the create died) or a lock file of a crashed create (after a grace).
+                    if (IsAbandonedNewDirectory(dir) || DateTime.UtcNow - File.GetLastWriteTimeUtc(dir) > Grace)
                     {
                         try
                         {

@@ -54,6 +54,9 @@ public sealed partial class SandboxStore(SandboxPaths paths)
         {
             Directory.CreateDirectory(Paths.Run);
             Directory.CreateDirectory(temp, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            // Held until the rename: a reaper that can take this lock knows the create died half-way (see SandboxReaper).
+            using var making = Files.Open(temp, Files.O_RDONLY | Files.O_DIRECTORY | Files.O_CLOEXEC);
+            Files.Flock(making, Files.LOCK_EX);
             File.WriteAllBytes(Path.Combine(temp, StateName), JsonSerializer.SerializeToUtf8Bytes(record, LifecycleJsonContext.Default.SandboxRecord));
             Directory.Move(temp, DirOf(id));
         }
