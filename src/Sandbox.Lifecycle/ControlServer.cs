@@ -136,10 +136,13 @@ internal sealed class ControlServer : IAsyncDisposable
         if (_owner.Paused)
             throw new SandboxException(SandboxFailure.NotRunning, $"sandbox {_owner.Record.Id} is paused: unpause it first");
         InputQueue? stdin = spec.Interactive && !request.Detach ? new InputQueue() : null;
+        var replied = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var stdio = request.Detach ? SandboxStdio.Null
-            : SandboxStdio.Streams(stdin, new FrameOutputStream(writer, MessageType.Stdout), new FrameOutputStream(writer, MessageType.Stderr));
+            : SandboxStdio.Streams(stdin, new FrameOutputStream(writer, MessageType.Stdout, replied.Task),
+                new FrameOutputStream(writer, MessageType.Stderr, replied.Task));
         await using var process = await _owner.Sandbox.ExecAsync(spec, stdio, _stop.Token).ConfigureAwait(false);
         await ReplyAsync(writer, new ControlReply { Ok = true }).ConfigureAwait(false);
+        replied.SetResult();
         if (request.Detach)
         {
             // exec -d: the client has its answer; the process runs on (disposing it would kill it) until it ends.

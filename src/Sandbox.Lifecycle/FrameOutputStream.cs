@@ -2,11 +2,16 @@ using Sandbox.Protocol;
 
 namespace Sandbox.Lifecycle;
 
-/// <summary>A write-only stream whose writes become frames of one type (an exec's stdout or stderr, to its client).</summary>
-internal sealed class FrameOutputStream(FrameWriter writer, MessageType type) : Stream
+/// <summary>
+/// A write-only stream whose writes become frames of one type (an exec's stdout or stderr, to its client). Writes wait
+/// for <paramref name="opened"/>: the client reads the owner's reply first, and a fast process's output must not
+/// overtake it.
+/// </summary>
+internal sealed class FrameOutputStream(FrameWriter writer, MessageType type, Task opened) : Stream
 {
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
+        await opened.WaitAsync(cancellationToken).ConfigureAwait(false);
         try { await writer.WriteAsync(type, buffer, cancellationToken).ConfigureAwait(false); }
         catch (Exception e) when (e is IOException or ObjectDisposedException) { /* the client went away: drop output */ }
     }
