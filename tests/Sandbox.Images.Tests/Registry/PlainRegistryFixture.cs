@@ -24,11 +24,20 @@ public sealed class PlainRegistryFixture : IDisposable
     public PlainRegistryFixture()
     {
         Proxy = new FaultProxy(Registry.Host);
-        var layout = UmociLayeredImage.Build(Dir.Sub("umoci"));
-        LayeredLayout = layout;
-        Skopeo("copy", "--dest-tls-verify=false", "oci:" + layout, $"docker://{Registry.Host}/layered:t");
-        LayeredDigest = Skopeo("inspect", "--tls-verify=false", "--format", "{{.Digest}}", $"docker://{Registry.Host}/layered:t").Trim();
-        (MultiAmd64Digest, MultiArm64Digest) = PushTwoPlatformIndex(layout[..layout.LastIndexOf(':')], Dir.Sub("multi"));
+        try
+        {
+            var layout = UmociLayeredImage.Build(Dir.Sub("umoci"));
+            LayeredLayout = layout;
+            Skopeo("copy", "--dest-tls-verify=false", "oci:" + layout, $"docker://{Registry.Host}/layered:t");
+            LayeredDigest = Skopeo("inspect", "--tls-verify=false", "--format", "{{.Digest}}", $"docker://{Registry.Host}/layered:t").Trim();
+            (MultiAmd64Digest, MultiArm64Digest) = PushTwoPlatformIndex(layout[..layout.LastIndexOf(':')], Dir.Sub("multi"));
+        }
+        catch
+        {
+            // xunit does not dispose a fixture whose constructor threw: stop the registry here.
+            Dispose();
+            throw;
+        }
     }
 
     public static string Skopeo(params string[] args) => Tool.Run(Tool.Require("skopeo"), args);

@@ -14,11 +14,19 @@ public sealed class TlsRegistryFixture : IDisposable
 
     public TlsRegistryFixture()
     {
-        var layout = UmociLayeredImage.Build(Dir.Sub("umoci"));
-        PlainRegistryFixture.Skopeo("copy", "--dest-cert-dir", Registry.CaDir!, "--dest-creds", $"{RegistryServer.User}:{RegistryServer.Password}",
-            "oci:" + layout, $"docker://{Registry.Host}/secure/layered:t");
-        Digest = PlainRegistryFixture.Skopeo("inspect", "--cert-dir", Registry.CaDir!, "--creds", $"{RegistryServer.User}:{RegistryServer.Password}",
-            "--format", "{{.Digest}}", $"docker://{Registry.Host}/secure/layered:t").Trim();
+        try
+        {
+            var layout = UmociLayeredImage.Build(Dir.Sub("umoci"));
+            PlainRegistryFixture.Skopeo("copy", "--dest-cert-dir", Registry.CaDir!, "--dest-creds", $"{RegistryServer.User}:{RegistryServer.Password}",
+                "oci:" + layout, $"docker://{Registry.Host}/secure/layered:t");
+            Digest = PlainRegistryFixture.Skopeo("inspect", "--cert-dir", Registry.CaDir!, "--creds", $"{RegistryServer.User}:{RegistryServer.Password}",
+                "--format", "{{.Digest}}", $"docker://{Registry.Host}/secure/layered:t").Trim();
+        }
+        catch
+        {
+            Dispose(); // xunit does not dispose a fixture whose constructor threw
+            throw;
+        }
     }
 
     public void Dispose()
@@ -122,11 +130,19 @@ public sealed class TokenRegistryFixture : IDisposable
 
     public TokenRegistryFixture()
     {
-        var layout = UmociLayeredImage.Build(Dir.Sub("umoci"));
-        PlainRegistryFixture.Skopeo("copy", "--dest-tls-verify=false", "--dest-creds", $"{RegistryServer.User}:{RegistryServer.Password}",
-            "oci:" + layout, $"docker://{Registry.Host}/tok/layered:t");
-        Digest = PlainRegistryFixture.Skopeo("inspect", "--tls-verify=false", "--creds", $"{RegistryServer.User}:{RegistryServer.Password}",
-            "--format", "{{.Digest}}", $"docker://{Registry.Host}/tok/layered:t").Trim();
+        try
+        {
+            var layout = UmociLayeredImage.Build(Dir.Sub("umoci"));
+            PlainRegistryFixture.Skopeo("copy", "--dest-tls-verify=false", "--dest-creds", $"{RegistryServer.User}:{RegistryServer.Password}",
+                "oci:" + layout, $"docker://{Registry.Host}/tok/layered:t");
+            Digest = PlainRegistryFixture.Skopeo("inspect", "--tls-verify=false", "--creds", $"{RegistryServer.User}:{RegistryServer.Password}",
+                "--format", "{{.Digest}}", $"docker://{Registry.Host}/tok/layered:t").Trim();
+        }
+        catch
+        {
+            Dispose(); // xunit does not dispose a fixture whose constructor threw
+            throw;
+        }
     }
 
     public void Dispose()
