@@ -43,7 +43,10 @@ public sealed class SandboxDirectory : IDisposable
             var fd = Files.Open(tempLock, Files.O_RDWR | Files.O_CREAT, 0x180 /* 0600 */);
             Files.Flock(fd, Files.LOCK_EX);
             var dir = paths.Sandbox(id);
-            Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            // 0711: private to root, but traversable, so that a --userns sandbox's mapped root reaches the subdirs
+            // chowned to it (the idmapped lower, upper and work dirs).
+            Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute |
+                UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
             File.Move(tempLock, Path.Combine(dir, OwnerLockName));
             return new SandboxDirectory(id, dir, fd);
         }

@@ -53,7 +53,8 @@ public sealed partial class SandboxStore(SandboxPaths paths)
         try
         {
             Directory.CreateDirectory(Paths.Run);
-            Directory.CreateDirectory(temp, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            Directory.CreateDirectory(temp, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute |
+                UnixFileMode.GroupExecute | UnixFileMode.OtherExecute); // 0711, as SandboxDirectory: --userns needs to traverse
             // Held until the rename: a reaper that can take this lock knows the create died half-way (see SandboxReaper).
             using var making = Files.Open(temp, Files.O_RDONLY | Files.O_DIRECTORY | Files.O_CLOEXEC);
             Files.Flock(making, Files.LOCK_EX);

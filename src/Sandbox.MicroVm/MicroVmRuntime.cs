@@ -103,6 +103,7 @@ public sealed class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
         var image = await _images.AcquireAsync(spec.Image, RootfsForm.ErofsImage, cancellationToken).ConfigureAwait(false);
         GuestDomain? guest = null;
         INetworkAttachment? network = null;
+        string? createdDir = null;
         try
         {
             var id = spec.Id ?? SandboxId.New();
@@ -115,6 +116,7 @@ public sealed class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
                     spec.PublishAll ? spec with { Ports = PortMapping.WithExposed(spec.Ports, image.Config.ExposedPorts) } : spec,
                     id, cancellationToken).ConfigureAwait(false);
             var dir = spec.Id is null ? SandboxDirectory.Create(_paths, id) : SandboxDirectory.Claim(_paths, id);
+            if (spec.Id is null) createdDir = dir.Dir;
             var runDir = dir.Dir;
             var definition = new DomainDefinition
             {
@@ -150,6 +152,12 @@ public sealed class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
         {
             if (guest is not null) await guest.DisposeAsync().ConfigureAwait(false);
             if (network is not null) await network.DisposeAsync().ConfigureAwait(false);
+            // A sandbox that never started leaves no directory (one the lifecycle made is the lifecycle's to keep).
+            if (createdDir is not null)
+            {
+                try { SandboxDirectory.DeleteTree(createdDir); }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException) { MicroVmLog.CleanupFailed(_log, createdDir, e.Message); }
+            }
             image.Dispose();
             throw;
         }

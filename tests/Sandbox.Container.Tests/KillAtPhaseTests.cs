@@ -57,8 +57,14 @@ public sealed partial class KillAtPhaseTests(ContainerFixture fx) : IClassFixtur
             var until = DateTime.UtcNow.AddSeconds(15);
             while (DateTime.UtcNow < until && InitProcesses().Any()) await Task.Delay(50);
             Assert.True(!InitProcesses().Any(), $"after a kill at '{phase}': sandbox-init did not end");
-            var next = await fx.RunAsync("true");
-            Assert.Equal(0, next.Status.Code);
+            // The next CLI command (every lifecycle command reaps first; the library runtime does not).
+            using (var next = StartCli("run", "--rm", "busybox", "true"))
+            {
+                _ = next.StandardOutput.ReadToEndAsync();
+                var err = await next.StandardError.ReadToEndAsync();
+                await next.WaitForExitAsync();
+                Assert.True(next.ExitCode == 0, $"after a kill at '{phase}': the next run failed: {err}");
+            }
             await AssertNothingLeftAsync(killed, phase);
         }
     }

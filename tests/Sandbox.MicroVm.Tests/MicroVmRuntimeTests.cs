@@ -141,7 +141,8 @@ public sealed class MicroVmRuntimeTests(VmFixture vm)
         var dirsBefore = RunDirs();
         for (int i = 0; i < 20; i++)
         {
-            var r = await vm.RunAsync(VmFixture.Busybox("true"));
+            // --rm: without it a stopped sandbox's directory is kept until rm/prune (docker's semantics).
+            var r = await vm.RunAsync(VmFixture.Busybox("true") with { Remove = true });
             Assert.Equal(ExitStatus.Exited(0), r.Status);
         }
         Assert.Empty(VmFixture.SandboxDomains());

@@ -103,7 +103,9 @@ public sealed class RuncSubject(string runcPath, string rootfs) : IBenchSubject
         public FootprintSample Measure()
         {
             var tree = Pss.Tree(process.Pid);
-            int workload = tree.FirstOrDefault(p => File.ReadAllText($"/proc/{p}/comm").Trim() == "sleep");
+            // The workload prints the marker from `sh` and then execs `sleep` in the same process: under load it may
+            // not have exec'd yet when measured, so take it by either name.
+            int workload = tree.FirstOrDefault(p => File.ReadAllText($"/proc/{p}/comm").Trim() is "sleep" or "sh");
             long runtime = tree.Where(p => p != workload).Sum(Pss.OfProcess);
             return new FootprintSample("runc run", CgroupMemory.OfProcess(workload), runtime, null,
                 "PSS of the `runc run` process kept alive in the foreground; workload = cgroup memory");
