@@ -98,6 +98,7 @@ public sealed partial class ContainerSandbox : ISandbox
             initFds.Dispose();
         }
         int pid = _init.Pid;
+        var rlimits = Rlimits.For(_spec);
         ContainerLog.Phase(_logger, "clone", Timings.SinceRequest(SandboxTimings.Now()) ?? 0);
         _initExit = Task.Factory.StartNew(() => Processes.Wait(pid), CancellationToken.None,
             TaskCreationOptions.LongRunning, TaskScheduler.Default);
@@ -110,6 +111,7 @@ public sealed partial class ContainerSandbox : ISandbox
             try { File.WriteAllText($"/proc/{pid}/oom_score_adj", "-999"); }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
             mapping?.Apply(pid);
+            if (_spec.UserNamespace) Rlimits.RaiseHardLimits(pid, rlimits);
             _init.Release();
         }
         catch (Exception e) when (e is ErrnoException or IOException or UnauthorizedAccessException)
@@ -143,6 +145,7 @@ public sealed partial class ContainerSandbox : ISandbox
             Work = _state.Work,
             Mounts = _spec.Volumes.Select(v => new BindMount { Source = v.HostPath, Target = v.GuestPath, ReadOnly = v.ReadOnly }).ToArray(),
             SetupLoopback = _spec.Network == NetworkMode.None,
+            Rlimits = rlimits,
         };
         await _writer.WriteAsync(MessageType.Start, Payload.Spec(initSpec), cancellationToken).ConfigureAwait(false);
         _receive = ReceiveAsync(_control, stdio, channel);

@@ -57,7 +57,7 @@ public static partial class Workload
         int code, signal = 0;
         if (Processes.Signaled(status.Value, out int sig)) { signal = sig; code = 128 + sig; }
         else { Processes.Exited(status.Value, out code); }
-        channel.Send(MessageType.Exited, new ExitMessage(code, signal, false).Encode());
+        channel.Send(MessageType.Exited, new ExitMessage(code, signal, signal == Processes.SIGKILL && GuestCgroup.OomKilled()).Encode());
         return code;
     }
 

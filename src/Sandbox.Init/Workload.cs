@@ -23,7 +23,8 @@ public static partial class Workload
 
             // 2. Switch roots: from here on only the sandbox's tree is reachable.
             Rootfs.SwitchRoot(newRoot, how);
-            Rootfs.MaskPaths();
+            if (spec.Privileged) Try(InitFailure.Rootfs, "make /sys writable", Rootfs.MakeSysWritable);
+            else Rootfs.MaskPaths();
 
             // 3. Identity and the machine's name.
             Try(InitFailure.Other, "sethostname", () => Processes.SetHostname(spec.Hostname));
@@ -55,11 +56,12 @@ public static partial class Workload
                     Uid = identity.Uid,
                     Gid = identity.Gid,
                     Groups = identity.Groups,
-                    CapBounding = SecurityProfile.DefaultCapabilities,
-                    CapEffective = SecurityProfile.DefaultCapabilities,
-                    NoNewPrivs = true,
+                    CapBounding = spec.Privileged ? SecurityProfile.AllCapabilities : SecurityProfile.DefaultCapabilities,
+                    CapEffective = spec.Privileged ? SecurityProfile.AllCapabilities : SecurityProfile.DefaultCapabilities,
+                    NoNewPrivs = !spec.Privileged,
                     OomScoreAdj = 0,
-                    Seccomp = SecurityProfile.BuildSeccompFilter(),
+                    Seccomp = spec.Privileged ? [] : SecurityProfile.BuildSeccompFilter(),
+                    Rlimits = [.. spec.Rlimits.Select(r => new SandboxNative.Rlimit(r.Resource, r.Soft, r.Hard))],
                 });
             }
             catch (SandboxNative.ExecException e)
@@ -94,6 +96,9 @@ public static partial class Workload
             new(InitFailure.CommandNotExecutable, $"exec {command}: {ErrnoException.Describe(e.Errno)}", e.Errno, e),
         SandboxNative.ExecStep.WorkingDir =>
             new(InitFailure.WorkingDir, $"chdir to the working directory: {ErrnoException.Describe(e.Errno)}", e.Errno, e),
+        SandboxNative.ExecStep.Rlimit =>
+            new(InitFailure.Security, $"set the workload's ulimits: {ErrnoException.Describe(e.Errno)}" +
+                (e.Errno == 1 ? " (raising a hard limit above the runtime's own needs CAP_SYS_RESOURCE)" : ""), e.Errno, e),
         SandboxNative.ExecStep.Groups or SandboxNative.ExecStep.Gid or SandboxNative.ExecStep.Uid =>
             new(InitFailure.User, $"switch user ({e.Step}): {ErrnoException.Describe(e.Errno)}", e.Errno, e),
         _ => new(InitFailure.Security, $"prepare the workload ({e.Step}): {ErrnoException.Describe(e.Errno)}", e.Errno, e),

@@ -11,10 +11,15 @@ namespace Sandbox.MicroVm;
 /// </summary>
 public sealed class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
 {
+    /// <summary>The guest's RAM when the run sets no --memory.</summary>
     public const long DefaultMemoryMiB = 128;
 
-    /// <summary>Below this the guest kernel plus sandbox-init do not come up reliably.</summary>
-    public const long MinimumMemoryMiB = 48;
+    /// <summary>
+    /// Guest RAM beyond the workload's memory.max: the guest kernel, its page tables and slabs, the guest's own
+    /// PID 1 (outside the workload's group) and the initramfs it runs from. The workload's OOM is then its cgroup's,
+    /// never the guest's (see docs/microvm.md, "Limits").
+    /// </summary>
+    public const long GuestOverheadMiB = 48;
 
     private readonly SandboxPaths _paths;
     private readonly IImageProvider _images;
@@ -81,10 +86,8 @@ public sealed class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
         var timings = new SandboxTimings { Requested = SandboxTimings.Now() };
         SandboxSpecValidator.Validate(spec);
         RejectUnsupported(spec);
-        long memoryMiB = spec.Limits.MemoryBytes is long m ? (m + (1 << 20) - 1) >> 20 : DefaultMemoryMiB;
-        if (memoryMiB < MinimumMemoryMiB)
-            throw new SandboxException(SandboxFailure.InvalidSpec,
-                $"--memory {memoryMiB}m is too small for a micro-VM (at least {MinimumMemoryMiB}m: the guest kernel and init live in it)");
+        // --memory is the workload's memory.max, as in a container; the guest gets the overhead on top.
+        long memoryMiB = spec.Limits.MemoryBytes is long m ? ((m + (1 << 20) - 1) >> 20) + GuestOverheadMiB : DefaultMemoryMiB;
         int cpus = spec.Limits.Cpus is double c ? (int)Math.Ceiling(c) : 1;
         if (cpus > Environment.ProcessorCount)
             throw new SandboxException(SandboxFailure.InvalidSpec, $"--cpus {spec.Limits.Cpus} exceeds the host's {Environment.ProcessorCount} CPUs");
@@ -122,7 +125,7 @@ public sealed class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
             var sandbox = new MicroVmSandbox(id, guest, image, stdio, accelerator, memoryMiB << 20, timings, _log);
             try
             {
-                await sandbox.StartAsync(ToInitSpec(process, spec, id), cancellationToken).ConfigureAwait(false);
+                await sandbox.StartAsync(ToInitSpec(process, spec, id, memoryMiB), cancellationToken).ConfigureAwait(false);
             }
             catch
             {
@@ -149,7 +152,7 @@ public sealed class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
             throw new SandboxException(SandboxFailure.InvalidSpec, "--userns applies to containers; a micro-VM has its own kernel");
     }
 
-    private static InitSpec ToInitSpec(ProcessSpec process, SandboxSpec spec, string id) => new()
+    private static InitSpec ToInitSpec(ProcessSpec process, SandboxSpec spec, string id, long guestMiB) => new()
     {
         Mode = InitMode.Guest,
         Argv = [.. process.Argv],
@@ -162,7 +165,29 @@ public sealed class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
         ReadOnlyRootfs = spec.ReadOnlyRootfs,
         Lower = "/dev/vda",
         SetupLoopback = true,
+        Rlimits = [.. Ulimit.Effective(spec.Ulimits).Select(u => new Rlimit { Resource = u.Resource, Soft = RlimitValue(u.Soft), Hard = RlimitValue(u.Hard) })],
+        GuestLimits = GuestLimitsFor(spec.Limits, guestMiB),
+        PidMax = HostPidMax.Value,
+        Privileged = spec.Privileged,
     };
+
+    /// <summary>The workload's cgroup in the guest: the same numbers a container's cgroup gets on the host.</summary>
+    internal static GuestLimits GuestLimitsFor(ResourceLimits limits, long guestMiB) => new()
+    {
+        MemoryMaxBytes = limits.MemoryBytes ?? (guestMiB - GuestOverheadMiB) << 20,
+        CpuQuotaUs = limits.Cpus is double c ? Math.Max(1000, (long)Math.Round(c * 100_000)) : null,
+        CpuPeriodUs = 100_000,
+        PidsMax = limits.Pids,
+    };
+
+    private static ulong RlimitValue(long v) => v < 0 ? ulong.MaxValue : (ulong)v;
+
+    /// <summary>The host's kernel.pid_max: a guest allows as many tasks as a container on this host.</summary>
+    private static readonly Lazy<long> HostPidMax = new(() =>
+    {
+        try { return long.Parse(File.ReadAllText("/proc/sys/kernel/pid_max").Trim()); }
+        catch (Exception e) when (e is IOException or FormatException or UnauthorizedAccessException) { return 4194304; }
+    });
 
     public async ValueTask DisposeAsync()
     {
