@@ -25,6 +25,7 @@ public sealed class CgroupV2TestBedTests(VmFixture vm)
         limits() {
           $S run --rm --memory 32m busybox sh -c 'x=aaaaaaaaaaaaaaaa; while :; do x=$x$x; done' 2>/run/oom.err
           echo "$1 oom=$? $(grep -c 'workload killed: out of memory (limit 33554432 bytes)' /run/oom.err)"
+          echo "$1 oom-stderr=$(head -c 300 /run/oom.err | tr '\n' ' ')"
           n=$($S run --rm --pids-limit 64 busybox sh -c '(i=0; while [ $i -lt 200 ]; do sleep 30 & i=$((i+1)); done) 2>/dev/null; set -- /proc/[0-9]*; echo $#')
           echo "$1 pids=$n"
           t=$($S run --rm --cpus 0.25 busybox sh -c '(while :; do :; done) & b=$!; sleep 4; set -- $(cat /proc/$b/stat); echo $(( ${14} + ${15} ))')
@@ -102,12 +103,19 @@ public sealed class CgroupV2TestBedTests(VmFixture vm)
             File.Copy(source, Path.Combine(root, "usr/local/bin", exe));
             foreach (var line in Tool("/usr/bin/ldd", source).Split('\n'))
             {
-                var lib = line.Split(' ', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault(p => p.StartsWith('/'));
+                var lib = line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).FirstOrDefault(p => p.StartsWith('/'));
                 if (lib is null || !File.Exists(lib)) continue;
                 var target = Path.Combine(root, lib.TrimStart('/'));
                 Directory.CreateDirectory(Path.GetDirectoryName(target)!);
                 if (!File.Exists(target)) File.Copy(lib, target);
             }
+        }
+        // The CLI's digests go through OpenSSL, which .NET loads with dlopen (ldd does not list it).
+        foreach (var lib in new[] { "/usr/lib/x86_64-linux-gnu/libssl.so.3", "/usr/lib/x86_64-linux-gnu/libcrypto.so.3" })
+        {
+            var target = Path.Combine(root, lib.TrimStart('/'));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            if (!File.Exists(target)) File.Copy(lib, target);
         }
         // NativeAOT resolves DllImport("libc") as libc.so first.
         foreach (var libc in Directory.EnumerateFiles(root, "libc.so.6", SearchOption.AllDirectories).ToArray())

@@ -16,7 +16,7 @@ public sealed class SameOutputTests(VmFixture vm)
         // HOSTNAME (the sandbox's id) is left out; the rest is the image's PATH and the user's HOME.
         { "env", ["env"], 0, "HOME=/root\nPATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n" },
         { "pwd", ["pwd"], 0, "/\n" },
-        { "ls /", ["ls", "/"], 0, "bin\ndev\netc\nhome\nmnt\nproc\nroot\nrun\nsbin\nsys\ntmp\nusr\nvar\n" },
+        { "ls /", ["ls", "/"], 0, "bin\ndev\netc\nhome\nlinuxrc\nmnt\nproc\nroot\nrun\nsbin\nsys\ntmp\nusr\nvar\n" },
         { "hostname is set", ["sh", "-c", "test -n \"$(hostname)\" && echo ok"], 0, "ok\n" },
         { "exit 7", ["sh", "-c", "exit 7"], 7, "" },
         { "killed by a signal", ["sh", "-c", "kill -9 $$"], 137, "" },

@@ -23,7 +23,7 @@ internal static class ProbeImage
         ("sysrq-trigger", "refused"), ("proc/sys", "refused"), ("sysfs", "refused"),
         ("mount", "refused"), ("remount-proc", "refused"),
         ("mknod-block", "unusable"), ("mknod-kvm", "unusable"), ("dev/kvm", "absent"),
-        ("foreign-processes", "0"), ("kthreadd", "absent"), ("pid1", "sandbox-init"),
+        ("foreign-processes", ""), ("kthreadd", "absent"), ("pid1", "sandbox-init"),
         ("host-root", "invisible"),
         ("hostname", "probe"), ("sethostname", "refused"),
         ("pids-cap", "reached"),
@@ -49,10 +49,10 @@ internal static class ProbeImage
         mknod /tmp/kvm c 10 232 2>/dev/null; mknod /dev/kvm2 c 10 232 2>/dev/null
         { (exec 3<>/tmp/kvm) || (exec 3<>/dev/kvm2); } 2>/dev/null && echo mknod-kvm=opened || echo mknod-kvm=unusable
         test -e /dev/kvm && echo dev/kvm=present || echo dev/kvm=absent
-        echo "foreign-processes=$(ps -o comm | grep -v -x -E 'COMMAND|sandbox-init|sh|escape.sh|ps|grep|wc' | wc -l)"
+        echo "foreign-processes=$(ps -o comm | grep -v -x -E 'COMMAND|sandbox-init|sh|escape.sh|ps|grep|tr' | tr '\n' ' ')"
         ps -o comm | grep -q kthreadd && echo kthreadd=present || echo kthreadd=absent
         echo "pid1=$(cat /proc/1/comm)"
-        test -e /proc/1/root/escape.sh && ! test -e /proc/1/root/work && ! test -e /proc/1/root/usr/bin/dotnet && echo host-root=invisible || echo host-root=visible
+        test -e /escape.sh && ! test -e /work && ! test -e /usr/share/dotnet && ! test -e /etc/debian_version && echo host-root=invisible || echo host-root=visible
         echo "hostname=$(hostname)"
         hostname evil 2>/dev/null && echo sethostname=allowed || echo sethostname=refused
         (i=0; while [ $i -lt 100 ]; do sleep 5 & i=$((i+1)); done) 2>/dev/null
