@@ -21,9 +21,7 @@ internal static class GuestWorkloadInit
     /// <summary>Guest PID 1: limits, then the workload's init in its namespaces; returns its exit code.</summary>
     public static int Spawn(InitSpec spec, SafeFileHandle port)
     {
-        if (spec.PidMax > 0)
-            Workload.Try(InitFailure.Other, $"set kernel.pid_max to {spec.PidMax}",
-                () => File.WriteAllText("/proc/sys/kernel/pid_max", spec.PidMax.ToString()));
+        if (spec.PidMax > 0) Workload.Try(InitFailure.Other, $"set kernel.pid_max to {spec.PidMax}", () => SetPidMax(spec.PidMax));
         GuestCgroup.Create(spec.GuestLimits ?? new GuestLimits());
 
         var (specRead, specWrite) = Files.Pipe();
@@ -57,6 +55,16 @@ internal static class GuestWorkloadInit
             Processes.Exited(status, out int code);
             return code;
         }
+    }
+
+    /// <summary>One write(2) of the number, then read back: a sysctl that did not take is an error, not a surprise.</summary>
+    private static void SetPidMax(long value)
+    {
+        const string path = "/proc/sys/kernel/pid_max";
+        using (var fd = Files.Open(path, Files.O_WRONLY))
+            Files.WriteAll(fd, System.Text.Encoding.ASCII.GetBytes(value + "\n"));
+        var now = File.ReadAllText(path).Trim();
+        if (now != value.ToString()) throw new IOException($"{path} reads {now} after writing {value}");
     }
 
     /// <summary>The workload's init: PID 1 of the workload's pid namespace.</summary>
