@@ -19,13 +19,13 @@ public class ProtocolBenchmarks
     private byte[] _specBytes = [];
 
     [GlobalSetup]
-    public void Setup() => _specBytes = Payload.Spec(_spec);
+    public void Setup() => _specBytes = Payload.Start(_spec);
 
     [Benchmark]
-    public byte[] SerializeSpec() => Payload.Spec(_spec);
+    public byte[] SerializeSpec() => Payload.Start(_spec);
 
     [Benchmark]
-    public InitSpec DeserializeSpec() => Payload.ReadSpec(_specBytes);
+    public InitSpec DeserializeSpec() => Payload.ReadStart(_specBytes);
 
     /// <summary>1 MiB of stdout framed and read back in 16 KiB frames.</summary>
     [Benchmark]

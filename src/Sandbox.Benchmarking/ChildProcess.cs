@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Sandbox.Core;
+using Sandbox.Interop.Libc;
 
 namespace Sandbox.Benchmarking;
 
@@ -85,10 +86,8 @@ public sealed class ChildProcess : IAsyncDisposable
 
     private static string LastLine(string s) => s.TrimEnd().Split('\n').LastOrDefault() ?? "";
 
-    public void Signal(int signal) => _ = Kill(_process.Id, signal);
-
-    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill")]
-    private static extern int Kill(int pid, int signal);
+    /// <summary>Sends <paramref name="signal"/> to the process; nothing when it has already gone.</summary>
+    public void Signal(int signal) => _ = Processes.Kill(_process.Id, signal);
 
     public async ValueTask DisposeAsync()
     {

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Sandbox.Core;
+using Sandbox.Lifecycle;
 
 namespace Sandbox.Cli;
 
@@ -12,14 +13,46 @@ public static partial class CommandLine
         Run the same image as a Linux-namespace container or as a micro-VM.
 
         Commands:
-          run [OPTIONS] IMAGE [CMD...]   Run a command in a new sandbox (--vm for a micro-VM)
+          run [OPTIONS] IMAGE [CMD...]   Run a command in a new sandbox (--vm for a micro-VM; -d to detach)
+          pull [OPTIONS] REF             Pull an image from a registry (docker's names: busybox = docker.io/library/busybox:latest)
+          push [OPTIONS] SRC [DST]       Push an image to a registry
+          login [-u USER] [--password-stdin] HOST
+                                         Log in to a registry (stored in ~/.docker/config.json or $REGISTRY_AUTH_FILE)
+          logout HOST                    Remove a registry login
+          create [OPTIONS] IMAGE [CMD...]
+                                         Create a sandbox without starting it (run's options)
+          start [-a] [-i] SANDBOX...     Start created or stopped sandboxes
+          ps [-a] [-q] [--no-trunc] [--format json] [--filter K=V]
+                                         List sandboxes
+          logs [-f] [--tail N] [-t] SANDBOX
+                                         Show a sandbox's output
+          attach SANDBOX                 Attach to a detached sandbox's output and input
+          exec [-d] [-i] [-t] [-e K=V] [-w DIR] [-u USER] SANDBOX CMD...
+                                         Run a command in a running sandbox
+          stop [-t SECONDS] SANDBOX...   SIGTERM, then SIGKILL after the timeout
+          kill [-s SIGNAL] SANDBOX...    Send a signal (default KILL)
+          pause SANDBOX...               Freeze every process of a sandbox
+          unpause SANDBOX...             Thaw a paused sandbox
+          wait SANDBOX...                Wait for sandboxes to stop; print their exit codes
+          rm [-f] [-v] SANDBOX...        Remove sandboxes (-f: running ones too)
+          inspect SANDBOX...             Show sandboxes' state as JSON
+          cp SRC DEST                    Copy files between a sandbox (ID:/path) and the host
+          stats [--no-stream] [--format json] [SANDBOX...]
+                                         Show running sandboxes' memory and CPU
           images [--format json] [-q]    List images
           image import PATH[:REF] [--name NAME[:TAG]]
                                          Import an OCI layout/archive, docker-save archive, rootfs tar or directory
           image inspect NAME             Show an image's digest, layers, config, size and rootfs path
           image rm NAME...               Remove images
+          image tag SRC DST              Give an image another name
+          image save REF -o FILE [--format oci-archive|docker-archive]
+                                         Write an image as an archive that skopeo, podman and docker load
+          network create NAME [--subnet CIDR] [--internal]
+                                         Create a bridge network (NAT to the outside unless --internal)
+          network ls                     List networks
+          network rm NAME...             Remove networks (refused while a sandbox uses one)
           info                           Show what this host can run
-          prune                          Remove what crashed sandboxes left behind
+          prune                          Remove stopped sandboxes and what crashed ones left behind
           bench [IMAGE] [OPTIONS]        Measure both backends and their peers (runc, plain qemu)
 
         Global options:
@@ -67,10 +100,31 @@ public static partial class CommandLine
     private static Task<int> DispatchAsync(GlobalOptions global, string command, string[] args, CancellationToken ct) => command switch
     {
         "run" => RunCommand.ExecuteAsync(global, args, ct),
+        "pull" => PullCommand.ExecuteAsync(global, args, ct),
+        "push" => PushCommand.ExecuteAsync(global, args, ct),
+        "login" => LoginCommand.LoginAsync(global, args, ct),
+        "logout" => LoginCommand.LogoutAsync(global, args, ct),
         "images" => ImageCommands.ListAsync(global, args, ct),
         "image" => ImageCommands.ExecuteAsync(global, args, ct),
         "info" => InfoCommand.ExecuteAsync(global, args, ct),
+        "network" => NetworkCommands.ExecuteAsync(global, args, ct),
         "prune" => PruneCommand.ExecuteAsync(global, args, ct),
+        "create" => LifecycleCommands.CreateAsync(global, args, ct),
+        "start" => LifecycleCommands.StartAsync(global, args, ct),
+        "ps" => LifecycleCommands.PsAsync(global, args, ct),
+        "logs" => LifecycleCommands.LogsAsync(global, args, ct),
+        "attach" => AttachCommand.AttachCommandAsync(global, args, ct),
+        "exec" => AttachCommand.ExecAsync(global, args, ct),
+        "stop" => LifecycleCommands.StopAsync(global, args, ct),
+        "kill" => LifecycleCommands.KillAsync(global, args, ct),
+        "pause" => LifecycleCommands.PauseAsync(global, args, pause: true, ct),
+        "unpause" => LifecycleCommands.PauseAsync(global, args, pause: false, ct),
+        "wait" => LifecycleCommands.WaitAsync(global, args, ct),
+        "rm" => LifecycleCommands.RmAsync(global, args, ct),
+        "inspect" => LifecycleCommands.InspectAsync(global, args, ct),
+        "cp" => CpCommand.ExecuteAsync(global, args, ct),
+        "stats" => StatsCommand.ExecuteAsync(global, args, ct),
+        OwnerLauncher.Command => OwnerCommand.ExecuteAsync(global, args, ct),
         "bench" => BenchCommand.ExecuteAsync(global, args, ct),
         "help" => Task.FromResult(PrintUsage()),
         _ => throw new UsageException($"unknown command '{command}' (see 'sandbox --help')"),
@@ -85,6 +139,11 @@ public static partial class CommandLine
     /// <summary>One clear line (the chain with --debug); the exit code says what kind of failure it was.</summary>
     public static int ReportError(Exception e, bool debug)
     {
+        if (e is LifecycleCommands.HelpRequested help)
+        {
+            Console.Out.WriteLine(help.Message);
+            return 0;
+        }
         if (e is OperationCanceledException)
         {
             Console.Error.WriteLine("sandbox: interrupted");

@@ -1,4 +1,4 @@
-using System.Runtime.InteropServices;
+using Sandbox.Interop.Libc;
 
 namespace Sandbox.Cli;
 
@@ -7,25 +7,8 @@ public static class Terminal
 {
     public static bool TryGetSize(out ushort rows, out ushort columns)
     {
-        Span<ushort> ws = stackalloc ushort[4];
-        unsafe
-        {
-            fixed (ushort* p = ws)
-            {
-                if (Ioctl(1, TIOCGWINSZ, p) == 0 || Ioctl(0, TIOCGWINSZ, p) == 0)
-                {
-                    rows = ws[0];
-                    columns = ws[1];
-                    return true;
-                }
-            }
-        }
-        rows = columns = 0;
-        return false;
+        using var stdout = new SafeFd(1, ownsHandle: false);
+        using var stdin = new SafeFd(0, ownsHandle: false);
+        return Terminals.TryGetWindowSize(stdout, out rows, out columns) || Terminals.TryGetWindowSize(stdin, out rows, out columns);
     }
-
-    private const ulong TIOCGWINSZ = 0x5413;
-
-    [DllImport("libc", EntryPoint = "ioctl")]
-    private static extern unsafe int Ioctl(int fd, ulong request, void* arg);
 }

@@ -1,3 +1,4 @@
+using Sandbox.Container.Cgroups;
 using Microsoft.Extensions.Logging;
 using Sandbox.Core;
 
@@ -24,12 +25,16 @@ public sealed class ContainerRuntime : ISandboxRuntime
 
     public Isolation Isolation => Isolation.Container;
 
-    /// <summary><c>SANDBOX_INIT</c>, else <c>sandbox-init</c> beside the running binary.</summary>
+    /// <summary>Attaches sandboxes to bridge networks (<c>--network NAME</c>); null: only none and host.</summary>
+    public ISandboxNetworks? Networks { get; init; }
+
+    /// <summary><c>SANDBOX_INIT</c>, else <c>sandbox-init</c> beside the running binary, else in the installed layout.</summary>
     public static string DefaultInitPath()
     {
         if (Environment.GetEnvironmentVariable("SANDBOX_INIT") is { Length: > 0 } env) return env;
-        var beside = Path.Combine(AppContext.BaseDirectory, "sandbox-init");
-        return beside;
+        return InstalledFiles.FirstExisting(
+            Path.Combine(AppContext.BaseDirectory, "sandbox-init"),
+            Path.Combine(InstalledFiles.LibDirectory(AppContext.BaseDirectory), "sandbox-init"));
     }
 
     public async Task<ISandbox> StartAsync(SandboxSpec spec, SandboxStdio stdio, CancellationToken cancellationToken = default)
@@ -43,21 +48,18 @@ public sealed class ContainerRuntime : ISandboxRuntime
                 "--privileged is available with --vm only (in a container it would hand the workload the host)");
         if (!File.Exists(_initPath))
             throw new SandboxException(SandboxFailure.BackendUnavailable, $"sandbox-init not found at {_initPath} (build it with scripts/build.sh or set SANDBOX_INIT)");
+        if (spec.Network == NetworkMode.Bridge && Networks is null)
+            throw new SandboxException(SandboxFailure.BackendUnavailable, "this runtime was built without bridge networking");
         foreach (var v in spec.Volumes)
         {
             if (!Path.Exists(v.HostPath))
                 throw new SandboxException(SandboxFailure.InvalidSpec, $"volume host path {v.HostPath} does not exist");
         }
 
-        // A sandbox process killed with SIGKILL left its state behind: clean it up before adding more.
-        await new StaleSandboxReaper(_paths, _loggerFactory.CreateLogger<StaleSandboxReaper>())
-            .ReapAsync(includeExited: false, cancellationToken).ConfigureAwait(false);
-
         var log = _loggerFactory.CreateLogger<ContainerSandbox>();
-        ContainerLog.Phase(log, "reap stale sandboxes", timings.SinceRequest(SandboxTimings.Now()) ?? 0);
         var lease = await _images.AcquireAsync(spec.Image, RootfsForm.Directory, cancellationToken).ConfigureAwait(false);
         ContainerLog.Phase(log, "acquire image", timings.SinceRequest(SandboxTimings.Now()) ?? 0);
-        var sandbox = new ContainerSandbox(SandboxId.New(), spec, lease, _paths, _initPath, timings, log);
+        var sandbox = new ContainerSandbox(spec.Id ?? SandboxId.New(), spec, lease, _paths, _initPath, timings, log) { Networks = Networks };
         try
         {
             await sandbox.StartAsync(stdio, cancellationToken).ConfigureAwait(false);
@@ -68,5 +70,33 @@ public sealed class ContainerRuntime : ISandboxRuntime
             await sandbox.DisposeAsync().ConfigureAwait(false);
             throw;
         }
+    }
+
+    /// <summary>
+    /// Removes what a container whose owner died left on the host: its processes and cgroups, the overlay mount and
+    /// scratch dirs; the writable layer stays unless <paramref name="removeAll"/>. For the lifecycle's reaper.
+    /// </summary>
+    public static async Task RemoveLeftoversAsync(SandboxPaths paths, string id, bool removeAll, CancellationToken cancellationToken = default)
+    {
+        await Cgroup.For(id).DestroyAsync(cancellationToken).ConfigureAwait(false);
+        var dir = paths.Sandbox(id);
+        if (removeAll) SandboxDirectory.DeleteTree(dir);
+        else if (Directory.Exists(dir))
+        {
+            using var claimed = SandboxDirectory.Claim(paths, id);
+            ContainerSandbox.DeleteScratch(claimed);
+        }
+    }
+
+    /// <summary>Empty <c>sandbox/&lt;id&gt;</c> cgroups older than a minute whose sandbox directory is gone (a crash before it existed).</summary>
+    public static int RemoveOrphanCgroups(SandboxPaths paths)
+    {
+        int removed = 0;
+        foreach (var id in Cgroup.ExistingIds())
+        {
+            if (Directory.Exists(paths.Sandbox(id)) || File.Exists(Path.Combine(paths.Run, $".{id}.lock"))) continue;
+            if (Cgroup.For(id).RemoveIfAbandoned(TimeSpan.FromMinutes(1))) removed++;
+        }
+        return removed;
     }
 }

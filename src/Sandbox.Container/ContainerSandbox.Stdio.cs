@@ -11,26 +11,6 @@ public sealed partial class ContainerSandbox
     private Terminals.SavedMode? _savedTerminal;
     private readonly CancellationTokenSource _stdioStop = new();
 
-    /// <summary>Channel mode: the caller's stdin stream, as Stdin frames, then StdinClose.</summary>
-    private void StartStdinPump(SandboxStdio stdio)
-    {
-        if (!_spec.Interactive || stdio.Stdin is null || _writer is null) return;
-        var writer = _writer;
-        var token = _stdioStop.Token;
-        _ = Task.Run(async () =>
-        {
-            var buffer = new byte[32 * 1024];
-            try
-            {
-                int n;
-                while ((n = await stdio.Stdin.ReadAsync(buffer, token).ConfigureAwait(false)) > 0)
-                    await writer.WriteAsync(MessageType.Stdin, buffer.AsMemory(0, n), token).ConfigureAwait(false);
-                await writer.WriteAsync(MessageType.StdinClose, ReadOnlyMemory<byte>.Empty, token).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException) { }
-        }, CancellationToken.None);
-    }
-
     /// <summary>
     /// -t with the caller's own stdio: init allocates the pty inside the sandbox's devpts and hands us the master
     /// (runc's console socket); we relay our terminal, in raw mode, to and from it.
@@ -66,14 +46,6 @@ public sealed partial class ContainerSandbox
             while ((n = Files.Read(from, buffer)) > 0) Files.WriteAll(to, buffer.AsSpan(0, n));
         }
         catch (ErrnoException) { /* either side closed */ }
-    }
-
-    private static bool TryTerminalSize(out ushort rows, out ushort columns)
-    {
-        foreach (var fd in new[] { 1, 0, 2 })
-            if (Terminals.TryGetWindowSize(new SafeFd(fd, false), out rows, out columns)) return true;
-        rows = columns = 0;
-        return false;
     }
 
     /// <summary>Waits (briefly) until the pty's output has been relayed.</summary>

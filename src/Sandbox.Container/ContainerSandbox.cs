@@ -4,6 +4,7 @@ using Sandbox.Container.Cgroups;
 using Sandbox.Core;
 using Sandbox.Interop.Libc;
 using Sandbox.Protocol;
+using Sandbox.Protocol.Host;
 
 namespace Sandbox.Container;
 
@@ -15,19 +16,18 @@ public sealed partial class ContainerSandbox : ISandbox
     private readonly SandboxPaths _paths;
     private readonly string _initPath;
     private readonly ILogger _logger;
-    private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private SandboxState? _state;
+    private SandboxDirectory? _dir;
     private Cgroup? _cgroup;
     private bool _cgroupCreated;
     private SandboxNative.SpawnedInit? _init;
     private Task<int>? _initExit;
     private NetworkStream? _control;
-    private FrameWriter? _writer;
     private SafeFd? _fdSocket;
-    private Task? _receive;
-    private ExitMessage? _exit;
-    private SandboxException? _failure;
+    private InitSession? _session;
+    private InitProcess? _main;
+    private ProcessSpec? _process;
     private int _disposed;
+    private volatile bool _paused;
 
     internal ContainerSandbox(string id, SandboxSpec spec, IImageLease lease, SandboxPaths paths, string initPath,
         SandboxTimings timings, ILogger logger)
@@ -43,19 +43,27 @@ public sealed partial class ContainerSandbox : ISandbox
 
     public string Id { get; }
     public Isolation Isolation => Isolation.Container;
-    public string? Accelerator => null;
+    public Accelerator Accelerator => Accelerator.None;
     public SandboxTimings Timings { get; }
 
     /// <summary>sandbox-init's pid on the host (PID 1 inside).</summary>
     public int InitPid => _init?.Pid ?? 0;
+
+    private string Upper => _dir!.PathOf("upper");
+    private string Work => _dir!.PathOf("work");
+    private string RootfsDir => _dir!.PathOf("rootfs");
 
     /// <summary>The sandbox's cgroup (for stats and tests).</summary>
     public Cgroup? Cgroup => _cgroup;
 
     internal async Task StartAsync(SandboxStdio stdio, CancellationToken cancellationToken)
     {
-        var process = ProcessSpec.Resolve(_lease.Config, _spec);
-        _state = SandboxState.Create(_paths, Id);
+        ushort rows = 0, cols = 0;
+        if (_spec.Tty && stdio.IsInherited) HostStreams.TryGetTerminalSize(out rows, out cols);
+        var (process, initSpec) = InitSpecBuilder.Build(_spec, _lease.Config, Id, InitMode.Container, rows, cols);
+        _process = process;
+        _dir = _spec.Id is null ? SandboxDirectory.Create(_paths, Id) : SandboxDirectory.Claim(_paths, Id);
+        foreach (var d in new[] { Upper, Work, RootfsDir }) Directory.CreateDirectory(d);
         _cgroup = Cgroup.For(Id);
         _cgroupCreated = true;
         _cgroup.Create(_spec.Limits);
@@ -66,9 +74,9 @@ public sealed partial class ContainerSandbox : ISandbox
         {
             mapping = IdMapping.ForSandboxes();
             // Root of the sandbox owns its writable layer.
-            foreach (var d in new[] { _state.Upper, _state.Work, _state.Rootfs })
+            foreach (var d in new[] { Upper, Work, RootfsDir })
                 Chown(d, mapping.HostUid, mapping.HostGid);
-            Directory.CreateDirectory(Path.Combine(_state.Dir, "lower"));
+            Directory.CreateDirectory(_dir.PathOf("lower"));
         }
 
         var (hostControl, initControl) = Sockets.SocketPair();
@@ -78,10 +86,10 @@ public sealed partial class ContainerSandbox : ISandbox
         var childStdio = OpenChildStdio(stdio, channel);
         ulong flags = SandboxNative.CLONE_NEWNS | SandboxNative.CLONE_NEWPID | SandboxNative.CLONE_NEWUTS |
                       SandboxNative.CLONE_NEWIPC | SandboxNative.CLONE_NEWCGROUP;
-        if (_spec.Network == NetworkMode.None) flags |= SandboxNative.CLONE_NEWNET;
+        if (_spec.Network != NetworkMode.Host) flags |= SandboxNative.CLONE_NEWNET;
         if (_spec.UserNamespace) flags |= SandboxNative.CLONE_NEWUSER;
-        var argv = new List<string> { _initPath, "container", "--stdio", channel ? "channel" : "inherit", "--rootfs", _state.Rootfs };
-        if (_spec.UserNamespace) argv.AddRange(["--idmapped-lower", Path.Combine(_state.Dir, "lower")]);
+        var argv = new List<string> { _initPath, "container", "--stdio", channel ? "channel" : "inherit", "--rootfs", RootfsDir };
+        if (_spec.UserNamespace) argv.AddRange(["--idmapped-lower", _dir.PathOf("lower")]);
         try
         {
             _init = SandboxNative.SpawnInit(_initPath, argv, ["PATH=/usr/sbin:/usr/bin:/sbin:/bin", "DOTNET_GCgen0size=0x200000"],
@@ -98,7 +106,7 @@ public sealed partial class ContainerSandbox : ISandbox
             initFds.Dispose();
         }
         int pid = _init.Pid;
-        var rlimits = Rlimits.For(_spec);
+        var rlimits = initSpec.Rlimits;
         ContainerLog.Phase(_logger, "clone", Timings.SinceRequest(SandboxTimings.Now()) ?? 0);
         _initExit = Task.Factory.StartNew(() => Processes.Wait(pid), CancellationToken.None,
             TaskCreationOptions.LongRunning, TaskScheduler.Default);
@@ -112,6 +120,8 @@ public sealed partial class ContainerSandbox : ISandbox
             catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
             mapping?.Apply(pid);
             if (_spec.UserNamespace) Rlimits.RaiseHardLimits(pid, rlimits);
+            // A bridge network: CNI ADD against the new namespace while init still waits (see ContainerSandbox.Network.cs).
+            await AttachNetworkAsync(pid, cancellationToken).ConfigureAwait(false);
             _init.Release();
         }
         catch (Exception e) when (e is ErrnoException or IOException or UnauthorizedAccessException)
@@ -124,36 +134,16 @@ public sealed partial class ContainerSandbox : ISandbox
 
         _control = new NetworkStream(new Socket(new SafeSocketHandle(hostControl.DangerousGetHandle(), ownsHandle: true)), ownsSocket: true);
         hostControl.SetHandleAsInvalid();
-        _writer = new FrameWriter(_control);
-        ushort rows = 0, cols = 0;
-        if (_spec.Tty && stdio.IsInherited) TryTerminalSize(out rows, out cols);
-        var initSpec = new InitSpec
-        {
-            Mode = InitMode.Container,
-            Argv = process.Argv.ToArray(),
-            Env = process.Env.ToArray(),
-            WorkingDir = process.WorkingDir,
-            User = process.User,
-            Hostname = _spec.Hostname ?? Id,
-            Tty = _spec.Tty,
-            TtyRows = rows,
-            TtyColumns = cols,
-            Interactive = _spec.Interactive,
-            ReadOnlyRootfs = _spec.ReadOnlyRootfs,
-            Lower = _lease.RootfsPath,
-            Upper = _state.Upper,
-            Work = _state.Work,
-            Mounts = _spec.Volumes.Select(v => new BindMount { Source = v.HostPath, Target = v.GuestPath, ReadOnly = v.ReadOnly }).ToArray(),
-            SetupLoopback = _spec.Network == NetworkMode.None,
-            Rlimits = rlimits,
-        };
-        await _writer.WriteAsync(MessageType.Start, Payload.Spec(initSpec), cancellationToken).ConfigureAwait(false);
-        _receive = ReceiveAsync(_control, stdio, channel);
-        if (channel) StartStdinPump(stdio);
-        else if (_spec.Tty) StartTtyRelay();
-
-        using (cancellationToken.Register(() => _started.TrySetCanceled(cancellationToken)))
-            await _started.Task.ConfigureAwait(false);
+        initSpec.Lower = _lease.RootfsPath;
+        initSpec.Upper = Upper;
+        initSpec.Work = Work;
+        ApplyNetwork(initSpec);
+        _session = new InitSession(_control, Id, Timings, alignClock: false); // no time namespace: init's clock is ours
+        _main = await _session.StartAsync(initSpec, channel ? HostStreams.For(stdio, _spec.Tty, _spec.Interactive) : HostStreams.None,
+            cancellationToken).ConfigureAwait(false);
+        if (!channel && _spec.Tty) StartTtyRelay();
+        await _main.Started.WaitAsync(cancellationToken).ConfigureAwait(false);
+        WatchHosts();
     }
 
     private void SendIdmappedLower(int pid)
@@ -188,14 +178,15 @@ public sealed partial class ContainerSandbox : ISandbox
 
     public async Task<ExitStatus> WaitAsync(CancellationToken cancellationToken = default)
     {
-        if (_receive is null || _initExit is null) throw new InvalidOperationException("the sandbox was not started");
-        await _receive.WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (_session is null || _main is null || _initExit is null) throw new InvalidOperationException("the sandbox was not started");
+        await _session.Receiving.WaitAsync(cancellationToken).ConfigureAwait(false);
         int initStatus = await _initExit.WaitAsync(cancellationToken).ConfigureAwait(false);
         await FlushOutputAsync().ConfigureAwait(false);
-        if (_failure is not null && _exit is null) throw _failure;
         ExitStatus status;
-        if (_exit is ExitMessage m)
-            status = m.Signal != 0 ? ExitStatus.Killed(m.Signal) : ExitStatus.Exited(m.Code);
+        if (_main.ExitReported)
+            status = await _main.Exit.ConfigureAwait(false);
+        else if (_main.Exit.Exception?.InnerException is SandboxException { Reason: not SandboxFailure.Init } failure)
+            throw failure; // init failed after the start and said why
         else if (Processes.Signaled(initStatus, out int sig))
             status = ExitStatus.Killed(sig);
         else
@@ -209,28 +200,77 @@ public sealed partial class ContainerSandbox : ISandbox
         return status;
     }
 
-    public async Task SignalAsync(int signal, CancellationToken cancellationToken = default)
-    {
-        if (_writer is null) return;
-        try { await _writer.WriteAsync(MessageType.Signal, Payload.Int32(signal), cancellationToken).ConfigureAwait(false); }
-        catch (Exception e) when (e is IOException or ObjectDisposedException) { /* already gone */ }
-    }
+    public Task SignalAsync(int signal, CancellationToken cancellationToken = default) =>
+        SwallowGone(_main?.SignalAsync(signal, cancellationToken));
 
-    public Task KillAsync(CancellationToken cancellationToken = default)
+    public async Task KillAsync(CancellationToken cancellationToken = default)
     {
         // SIGKILL to PID 1 of the pid namespace: the kernel kills every process in it.
         if (_init is not null && _initExit is { IsCompleted: false })
         {
             try { Processes.PidfdSendSignal(_init.Pidfd, Processes.SIGKILL); } catch (ErrnoException) { }
+            // A paused (frozen) sandbox takes the SIGKILL only once thawed.
+            if (_paused && _cgroup is not null)
+            {
+                try { await _cgroup.FreezeAsync(false, cancellationToken).ConfigureAwait(false); }
+                catch (SandboxException e) { ContainerLog.CleanupFailed(_logger, Id, e.Message); }
+                _paused = false;
+            }
         }
-        return Task.CompletedTask;
     }
 
-    public async Task ResizeTtyAsync(ushort rows, ushort columns, CancellationToken cancellationToken = default)
+    public Task ResizeTtyAsync(ushort rows, ushort columns, CancellationToken cancellationToken = default) =>
+        SwallowGone(_main?.ResizeTtyAsync(rows, columns, cancellationToken));
+
+    private static async Task SwallowGone(Task? send)
     {
-        if (_writer is null) return;
-        try { await _writer.WriteAsync(MessageType.Resize, Payload.Resize(rows, columns), cancellationToken).ConfigureAwait(false); }
-        catch (Exception e) when (e is IOException or ObjectDisposedException) { }
+        if (send is null) return;
+        try { await send.ConfigureAwait(false); }
+        catch (SandboxException e) when (e.Reason == SandboxFailure.NotRunning) { /* already gone */ }
+    }
+
+    public async Task PauseAsync(CancellationToken cancellationToken = default)
+    {
+        if (_cgroup is null) return;
+        _paused = true;
+        await _cgroup.FreezeAsync(true, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task ResumeAsync(CancellationToken cancellationToken = default)
+    {
+        if (_cgroup is null) return;
+        await _cgroup.FreezeAsync(false, cancellationToken).ConfigureAwait(false);
+        _paused = false;
+    }
+
+    /// <summary>The overlay's work dir and the mount points; the writable layer (upper) is kept.</summary>
+    internal static void DeleteScratch(SandboxDirectory dir)
+    {
+        var work = dir.PathOf("work");
+        if (Directory.Exists(work))
+        {
+            foreach (var d in Directory.EnumerateDirectories(work, "*", SearchOption.AllDirectories))
+            {
+                try { File.SetUnixFileMode(d, (UnixFileMode)0x1c0); } catch (IOException) { }
+            }
+            Directory.Delete(work, recursive: true);
+        }
+        foreach (var mountPoint in new[] { "rootfs", "lower" })
+        {
+            Mounts.TryUnmount(dir.PathOf(mountPoint));
+            try { Directory.Delete(dir.PathOf(mountPoint)); } catch (DirectoryNotFoundException) { } catch (IOException) { }
+        }
+    }
+
+    public async Task<ISandboxProcess> ExecAsync(ExecSpec spec, SandboxStdio stdio, CancellationToken cancellationToken = default)
+    {
+        if (_session is null || _process is null || _initExit is null) throw new InvalidOperationException("the sandbox was not started");
+        if (_initExit.IsCompleted || Volatile.Read(ref _disposed) != 0)
+            throw new SandboxException(SandboxFailure.NotRunning, $"sandbox {Id} is not running: its workload has exited");
+        ushort rows = spec.TtyRows, cols = spec.TtyColumns;
+        if (spec.Tty && rows == 0 && stdio.IsInherited) HostStreams.TryGetTerminalSize(out rows, out cols);
+        var request = InitSpecBuilder.Exec(_process, spec, rows, cols);
+        return await _session.ExecAsync(request, HostStreams.For(stdio, spec.Tty, spec.Interactive), cancellationToken).ConfigureAwait(false);
     }
 
     public Task<SandboxStats> GetStatsAsync(CancellationToken cancellationToken = default)
@@ -259,24 +299,30 @@ public sealed partial class ContainerSandbox : ISandbox
             catch (ErrnoException e) { ContainerLog.CleanupFailed(_logger, Id, e.Message); }
         }
         _control?.Dispose();
-        if (_receive is not null)
+        if (_session is not null)
         {
-            try { await _receive.ConfigureAwait(false); } catch (Exception) { /* reported by WaitAsync/StartAsync */ }
+            try { await _session.Receiving.ConfigureAwait(false); } catch (Exception) { /* reported by WaitAsync/StartAsync */ }
         }
         StopStdio();
         _fdSocket?.Dispose();
         _init?.Dispose();
+        await DetachNetworkAsync().ConfigureAwait(false);
         if (_cgroupCreated && _cgroup is not null)
         {
             try { await _cgroup.DestroyAsync().ConfigureAwait(false); }
             catch (SandboxException e) { ContainerLog.CleanupFailed(_logger, Id, e.Message); }
         }
-        if (_state is not null)
+        if (_dir is not null)
         {
             try
             {
-                if (_spec.Remove) _state.Remove();
-                else _state.KeepExited();
+                if (_spec.Remove) _dir.Remove();
+                else
+                {
+                    // The writable layer stays (docker's semantics without --rm); the scratch goes.
+                    DeleteScratch(_dir);
+                    _dir.KeepExited();
+                }
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {

@@ -6,9 +6,6 @@ namespace Sandbox.Container;
 /// <summary>The workload's ulimits, as the init protocol carries them.</summary>
 internal static class Rlimits
 {
-    public static Protocol.Rlimit[] For(SandboxSpec spec) =>
-        [.. Ulimit.Effective(spec.Ulimits).Select(u => new Protocol.Rlimit { Resource = u.Resource, Soft = Value(u.Soft), Hard = Value(u.Hard) })];
-
     /// <summary>
     /// Raises sandbox-init's hard limits to what its workload will get: in a user namespace init cannot raise them
     /// itself (that takes CAP_SYS_RESOURCE in the host's namespace). Soft limits stay: they are init's own.
@@ -24,5 +21,4 @@ internal static class Rlimits
 
     private static int Compare(ulong a, ulong b) => a.CompareTo(b); // RLIM_INFINITY is ulong.MaxValue
 
-    private static ulong Value(long v) => v < 0 ? ResourceLimit.Infinity : (ulong)v;
 }

@@ -8,6 +8,8 @@ public sealed record ImageConfig
     public IReadOnlyList<string> Env { get; init; } = [];
     public string? WorkingDir { get; init; }
     public string? User { get; init; }
+    /// <summary>The image's EXPOSE ports (<c>80/tcp</c>, <c>53/udp</c>), published by <c>-P</c>.</summary>
+    public IReadOnlyList<string> ExposedPorts { get; init; } = [];
 
     public static ImageConfig Empty { get; } = new();
 }

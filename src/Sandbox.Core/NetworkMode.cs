@@ -8,4 +8,7 @@ public enum NetworkMode
 
     /// <summary>The host's network namespace (containers only).</summary>
     Host,
+
+    /// <summary>A member of a named bridge network (<see cref="SandboxSpec.NetworkName"/>): CNI for both backends.</summary>
+    Bridge,
 }

@@ -31,9 +31,35 @@ public sealed record ProcessSpec(
         if (argv.Length == 0)
             throw new SandboxException(SandboxFailure.InvalidSpec, $"image '{spec.Image}' has no default command and none was given");
 
+        var env = MergeEnv(image.Env, spec.Env);
+        if (!env.Any(e => e.StartsWith("PATH=", StringComparison.Ordinal) || e == "PATH")) env.Insert(0, "PATH=" + DefaultPath);
+
+        var workDir = spec.WorkingDir ?? (string.IsNullOrEmpty(image.WorkingDir) ? "/" : image.WorkingDir);
+        if (!workDir.StartsWith('/'))
+            throw new SandboxException(SandboxFailure.InvalidSpec, $"working directory '{workDir}' is not absolute");
+        var user = spec.User ?? (string.IsNullOrEmpty(image.User) ? "0" : image.User);
+        return new ProcessSpec(argv, env, workDir, user);
+    }
+
+    /// <summary>
+    /// docker's exec: the sandbox's resolved environment with the exec's <c>-e</c> entries winning by key, the
+    /// sandbox's user and working directory unless <c>-u</c> / <c>-w</c> say otherwise.
+    /// </summary>
+    public ProcessSpec ForExec(ExecSpec exec)
+    {
+        if (exec.Args.Count == 0)
+            throw new SandboxException(SandboxFailure.InvalidSpec, "exec needs a command");
+        if (exec.WorkingDir is string w && !w.StartsWith('/'))
+            throw new SandboxException(SandboxFailure.InvalidSpec, $"working directory '{w}' is not absolute");
+        return new ProcessSpec(exec.Args.ToArray(), MergeEnv(Env, exec.Env), exec.WorkingDir ?? WorkingDir,
+            string.IsNullOrEmpty(exec.User) ? User : exec.User);
+    }
+
+    private static List<string> MergeEnv(IEnumerable<string> first, IEnumerable<string> second)
+    {
         var env = new List<string>();
         var index = new Dictionary<string, int>(StringComparer.Ordinal);
-        foreach (var entry in image.Env.Concat(spec.Env))
+        foreach (var entry in first.Concat(second))
         {
             var key = EnvKey(entry);
             if (key.Length == 0)
@@ -41,13 +67,7 @@ public sealed record ProcessSpec(
             if (index.TryGetValue(key, out int at)) env[at] = entry;
             else { index[key] = env.Count; env.Add(entry); }
         }
-        if (!index.ContainsKey("PATH")) env.Insert(0, "PATH=" + DefaultPath);
-
-        var workDir = spec.WorkingDir ?? (string.IsNullOrEmpty(image.WorkingDir) ? "/" : image.WorkingDir);
-        if (!workDir.StartsWith('/'))
-            throw new SandboxException(SandboxFailure.InvalidSpec, $"working directory '{workDir}' is not absolute");
-        var user = spec.User ?? (string.IsNullOrEmpty(image.User) ? "0" : image.User);
-        return new ProcessSpec(argv, env, workDir, user);
+        return env;
     }
 
     private static string EnvKey(string entry)

@@ -24,4 +24,6 @@ public enum SandboxFailure
     BootTimeout,
     /// <summary>A host operation (file system, process, ...) failed.</summary>
     Host,
+    /// <summary>The operation needs a running sandbox and its workload has ended (e.g. exec into a stopped sandbox).</summary>
+    NotRunning,
 }

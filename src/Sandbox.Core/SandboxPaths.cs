@@ -26,8 +26,14 @@ public sealed class SandboxPaths
     /// <summary>The image store (blobs, index, unpacked rootfs cache).</summary>
     public string Images => Path.Combine(Root, "images");
 
-    /// <summary>Per-sandbox state (writable layers, sockets); each sandbox owns <c>run/&lt;id&gt;</c>.</summary>
+    /// <summary>Per-sandbox state directories, one <c>run/&lt;id&gt;</c> per sandbox of either backend (see <see cref="SandboxDirectory"/>).</summary>
     public string Run => Path.Combine(Root, "run");
+
+    /// <summary>The state directory of sandbox <paramref name="id"/>.</summary>
+    public string Sandbox(string id) => Path.Combine(Run, id);
+
+    /// <summary>Sandbox names: <c>names/&lt;name&gt;</c> is a symbolic link to the id (made atomically, so names are unique).</summary>
+    public string Names => Path.Combine(Root, "names");
 
     /// <summary>Built artifacts: guest kernel, initramfs.</summary>
     public string Cache => Path.Combine(Root, "cache");

@@ -26,6 +26,12 @@ public sealed record SandboxSpec
 
     public string? Hostname { get; init; }
 
+    /// <summary>
+    /// The id of a sandbox whose state directory already exists (made by the lifecycle's <c>create</c>); null makes a
+    /// new id and directory.
+    /// </summary>
+    public string? Id { get; init; }
+
     /// <summary>Optional name (<c>--name</c>); the sandbox id is used when null.</summary>
     public string? Name { get; init; }
 
@@ -42,6 +48,22 @@ public sealed record SandboxSpec
     public IReadOnlyList<VolumeMount> Volumes { get; init; } = [];
 
     public NetworkMode Network { get; init; } = NetworkMode.None;
+
+    /// <summary>With <see cref="NetworkMode.Bridge"/>: the network's name (<c>--network NAME</c>).</summary>
+    public string? NetworkName { get; init; }
+
+    /// <summary>Published ports (<c>-p</c>), and <c>-P</c> (every port the image exposes, on a free host port).</summary>
+    public IReadOnlyList<PortMapping> Ports { get; init; } = [];
+    public bool PublishAll { get; init; }
+
+    /// <summary>Resolvers for /etc/resolv.conf (<c>--dns</c>); empty means the host's (see docs/network.md).</summary>
+    public IReadOnlyList<string> Dns { get; init; } = [];
+
+    /// <summary>Extra /etc/hosts entries (<c>--add-host NAME:IP</c>), as (name, address).</summary>
+    public IReadOnlyList<HostEntry> ExtraHosts { get; init; } = [];
+
+    /// <summary>A fixed address on the network (<c>--ip</c>); null means the next free one.</summary>
+    public string? IpAddress { get; init; }
 
     public bool ReadOnlyRootfs { get; init; }
 

@@ -29,6 +29,19 @@ public static class SandboxSpecValidator
         }
         if (spec.Isolation == Isolation.Vm && spec.Network == NetworkMode.Host)
             Fail("--network host is not available with --vm");
+        if (spec.Network == NetworkMode.Bridge && string.IsNullOrEmpty(spec.NetworkName))
+            Fail("a bridge network needs a name");
+        if (spec.Network != NetworkMode.Bridge)
+        {
+            if (spec.Ports.Count > 0 || spec.PublishAll)
+                Fail($"-p/-P need a bridge network (--network {(spec.Network == NetworkMode.Host ? "host shares the host's ports already" : "none has no network")})");
+            if (spec.IpAddress is not null)
+                Fail("--ip needs a bridge network");
+        }
+        if (spec.IpAddress is string ip && !System.Net.IPAddress.TryParse(ip, out _))
+            Fail($"invalid --ip '{ip}'");
+        foreach (var d in spec.Dns)
+            if (!System.Net.IPAddress.TryParse(d, out _)) Fail($"invalid --dns '{d}': expected an IP address");
     }
 
     private static void Fail(string message) => throw new SandboxException(SandboxFailure.InvalidSpec, message);

@@ -9,6 +9,9 @@ internal sealed class HashingReadStream(Stream inner, bool leaveOpen = false) : 
 
     public long BytesRead { get; private set; }
 
+    /// <summary>The running hash (for callers that read to the end themselves).</summary>
+    public IncrementalHash Hash => _hash;
+
     /// <summary>Reads what is left (tar end padding) so the digest covers the whole stream, then returns it.</summary>
     public string DrainAndGetDigest()
     {

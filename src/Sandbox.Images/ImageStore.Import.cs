@@ -45,7 +45,20 @@ public sealed partial class ImageStore
         var storeLock = await FileLock.AcquireAsync(_layout.StoreLock, exclusive: false, cancellationToken).ConfigureAwait(false);
         try
         {
-            var (summary, untagged) = await ImportLockedAsync(kind, path, refName, requestedName, progress, cancellationToken).ConfigureAwait(false);
+            (ImageSummary, string?) result;
+            try
+            {
+                result = await ImportLockedAsync(kind, path, refName, requestedName, progress, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // The host's side (a full disk, permissions) rather than the input's: one line, saying which.
+                // (On Unix a plain IOException carries the errno in HResult: 28 ENOSPC, 122 EDQUOT.)
+                bool full = e.HResult is 28 or 122;
+                throw new SandboxException(SandboxFailure.Host,
+                    $"import {path}: {(full ? $"the image store's file system ({_layout.Root}) is full: " : "")}{e.Message}", e);
+            }
+            var (summary, untagged) = result;
             storeLock.Dispose();
             // Moving a tag may have left the image it pointed at without any: collect it like 'image rm' would.
             if (untagged is not null) await CollectUntaggedAsync(untagged, cancellationToken).ConfigureAwait(false);
@@ -64,18 +77,31 @@ public sealed partial class ImageStore
         var blobs = new StagedBlobs(_layout, Path.Combine(work.Path, "blobs"));
 
         StagedImage image = await Task.Run(() => Stage(kind, path, refName, work, blobs, cancellationToken), cancellationToken).ConfigureAwait(false);
+        var reference = requestedName ?? NameFromSource(image, path);
+        return await StoreStagedAsync(image, blobs, work, reference, progress, null, cancellationToken).ConfigureAwait(false);
+    }
 
+    /// <summary>
+    /// The common end of every import source (files or a registry): unpacks the staged layers (checking each one's
+    /// diff_id; <paramref name="waitForLayer"/> lets unpacking start while later layers still download), then commits
+    /// blobs, rootfs and the index entry, in that order.
+    /// </summary>
+    private async Task<(ImageSummary Summary, string? Untagged)> StoreStagedAsync(StagedImage image, StagedBlobs blobs, TempWorkspace work,
+        ImageReference reference, IProgress<ImportProgress>? progress, Action<int>? waitForLayer, CancellationToken cancellationToken)
+    {
         var rootfs = Path.Combine(work.Path, "rootfs");
         bool haveRootfs = image.ManifestDigest is not null && Directory.Exists(_layout.Rootfs(image.ManifestDigest));
         if (!haveRootfs)
         {
-            var diffIds = await Task.Run(() => UnpackLayers(image, blobs, rootfs, verifyDiffIds: image.Config is not null, progress, cancellationToken),
+            var diffIds = await Task.Run(() => UnpackLayers(image, blobs, rootfs, verifyDiffIds: image.Config is not null, progress, cancellationToken, waitForLayer),
                 cancellationToken).ConfigureAwait(false);
             if (image.ManifestDigest is null) SynthesizeConfig(image, blobs, diffIds);
         }
+        else if (waitForLayer is not null)
+        {
+            for (int i = 0; i < image.Layers.Count; i++) waitForLayer(i);
+        }
         var digest = image.ManifestDigest!;
-
-        var reference = requestedName ?? NameFromSource(image, path);
 
         // Commit: blobs, then the rootfs, then the index entry that makes the image visible.
         cancellationToken.ThrowIfCancellationRequested();
@@ -85,21 +111,28 @@ public sealed partial class ImageStore
             using var build = await FileLock.AcquireAsync(_layout.BuildLock(digest), exclusive: true, cancellationToken).ConfigureAwait(false);
             if (!Directory.Exists(_layout.Rootfs(digest))) Directory.Move(rootfs, _layout.Rootfs(digest));
         }
-        DateTimeOffset now = DateTimeOffset.UtcNow;
+        var untagged = await TagAsync(reference, digest).ConfigureAwait(false);
+        ImagesLog.Imported(_logger, reference.ToString(), digest, image.Layers.Count);
+        var manifest = ReadStoredManifest(digest, out _);
+        var config = ReadStoredConfig(manifest, digest, out _);
+        return (new ImageSummary(reference.Name, reference.Tag, digest, SizeOf(manifest), config.Created ?? DateTimeOffset.UtcNow), untagged);
+    }
+
+    /// <summary>Points <paramref name="reference"/> at <paramref name="digest"/>; returns the digest the tag left when no other tag holds it.</summary>
+    private async Task<string?> TagAsync(ImageReference reference, string digest)
+    {
         string? untagged = null;
         using (await FileLock.AcquireAsync(_layout.IndexLock, exclusive: true, CancellationToken.None).ConfigureAwait(false))
         {
             var index = ReadIndex();
             var previous = index.Images.FirstOrDefault(e => e.Name == reference.Name && e.Tag == reference.Tag)?.Digest;
+            if (previous == digest) return null;
             index.Images.RemoveAll(e => e.Name == reference.Name && e.Tag == reference.Tag);
-            if (previous is not null && previous != digest && !index.Images.Any(e => e.Digest == previous)) untagged = previous;
-            index.Images.Add(new StoreIndexEntry { Name = reference.Name, Tag = reference.Tag, Digest = digest, Imported = now });
+            if (previous is not null && !index.Images.Any(e => e.Digest == previous)) untagged = previous;
+            index.Images.Add(new StoreIndexEntry { Name = reference.Name, Tag = reference.Tag, Digest = digest, Imported = DateTimeOffset.UtcNow });
             WriteIndex(index);
         }
-        ImagesLog.Imported(_logger, reference.ToString(), digest, image.Layers.Count);
-        var manifest = ReadStoredManifest(digest, out _);
-        var config = ReadStoredConfig(manifest, digest, out _);
-        return (new ImageSummary(reference.Name, reference.Tag, digest, SizeOf(manifest), config.Created ?? now), untagged);
+        return untagged;
     }
 
     /// <summary>
@@ -181,7 +214,7 @@ public sealed partial class ImageStore
 
     /// <summary>Applies the layers in order into <paramref name="rootfs"/>; returns each layer's uncompressed digest.</summary>
     private List<string> UnpackLayers(StagedImage image, StagedBlobs blobs, string rootfs, bool verifyDiffIds,
-        IProgress<ImportProgress>? progress, CancellationToken ct)
+        IProgress<ImportProgress>? progress, CancellationToken ct, Action<int>? waitForLayer = null)
     {
         var started = Stopwatch.StartNew();
         Directory.CreateDirectory(rootfs);
@@ -191,6 +224,7 @@ public sealed partial class ImageStore
         for (int i = 0; i < image.Layers.Count; i++)
         {
             var layer = image.Layers[i];
+            waitForLayer?.Invoke(i);
             var what = $"layer {i + 1}/{image.Layers.Count} ({Digests.Short(layer.Digest)})";
             var layerWatch = Stopwatch.StartNew();
             string diffId;

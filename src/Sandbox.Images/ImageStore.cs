@@ -47,16 +47,22 @@ public sealed partial class ImageStore : IImageProvider
 
     private StoreIndex ReadIndex()
     {
-        if (!File.Exists(_layout.IndexFile)) return new StoreIndex();
-        var bytes = File.ReadAllBytes(_layout.IndexFile);
-        try
+        // Only a missing index is an empty store: anything else at that path must not read as "no images" (a later
+        // garbage collection would then delete every blob).
+        if (!Path.Exists(_layout.IndexFile)) return new StoreIndex();
+        if (Directory.Exists(_layout.IndexFile))
+            throw new SandboxException(SandboxFailure.Host, $"cannot read the image index {_layout.IndexFile}: it is a directory, not a file");
+        byte[] bytes;
+        try { bytes = File.ReadAllBytes(_layout.IndexFile); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            return JsonSerializer.Deserialize(bytes, ImagesJsonContext.Default.StoreIndex) ?? new StoreIndex();
+            throw new SandboxException(SandboxFailure.Host, $"cannot read the image index {_layout.IndexFile}: {e.Message}", e);
         }
-        catch (JsonException e)
-        {
-            throw new SandboxException(SandboxFailure.Image, $"the store index {_layout.IndexFile} is corrupt: {e.Message}", e);
-        }
+        // A damaged index (truncated, garbage, wrong shape) is rebuilt from the store itself: see ImageStore.Recovery.cs.
+        var index = ParseIndex(bytes, out var problem) ?? RebuildIndex(problem);
+        if (index.Images.Count > 0 && (!Directory.Exists(_layout.NamesDir) || !Directory.EnumerateFileSystemEntries(_layout.NamesDir).Any()))
+            WriteNames(index); // a store from before names/ existed
+        return index;
     }
 
     /// <summary>Writes the index atomically (write, fsync, rename); callers hold the index lock.</summary>
@@ -69,6 +75,7 @@ public sealed partial class ImageStore : IImageProvider
             f.Flush(flushToDisk: true);
         }
         File.Move(tmp, _layout.IndexFile, overwrite: true);
+        WriteNames(index);
     }
 
     /// <summary>
@@ -78,6 +85,15 @@ public sealed partial class ImageStore : IImageProvider
     private static string? Resolve(StoreIndex index, string reference, out string problem)
     {
         problem = "";
+        int at = reference.IndexOf('@');
+        if (at > 0 && Digests.IsValid(reference[(at + 1)..]))
+        {
+            // NAME@sha256:… (as pulled by digest): the digest decides.
+            var wanted = reference[(at + 1)..];
+            if (index.Images.Any(e => e.Digest == wanted)) return wanted;
+            problem = $"image '{reference}' not found (pull it with 'sandbox pull {reference}')";
+            return null;
+        }
         if (ImageReference.TryParse(reference, out var name, out _))
         {
             var hit = index.Images.FirstOrDefault(e => e.Name == name!.Name && e.Tag == name.Tag);
@@ -94,7 +110,7 @@ public sealed partial class ImageStore : IImageProvider
                 return null;
             }
         }
-        problem = $"image '{reference}' not found (see 'sandbox images'; import one with 'sandbox image import')";
+        problem = $"image '{reference}' not found (see 'sandbox images'; get one with 'sandbox pull' or 'sandbox image import')";
         return null;
     }
 
@@ -129,6 +145,7 @@ public sealed partial class ImageStore : IImageProvider
         Env = config.Config?.Env ?? [],
         WorkingDir = string.IsNullOrEmpty(config.Config?.WorkingDir) ? null : config.Config!.WorkingDir,
         User = string.IsNullOrEmpty(config.Config?.User) ? null : config.Config!.User,
+        ExposedPorts = config.Config?.ExposedPorts?.Keys.ToArray() ?? [],
     };
 
     /// <summary>Every tag in the store, with digest, size and creation time (the config's, else the import's).</summary>

@@ -31,4 +31,7 @@ internal static partial class ImagesLog
 
     [LoggerMessage(Level = LogLevel.Information, Message = "building the busybox image from {Binary}")]
     public static partial void BuildingBusybox(ILogger logger, string binary);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "the image index {File} was unreadable ({Problem}); kept it as {KeptAs} and rebuilt the index from the store's manifests: {Images} images, {Recovered} of them without their names (listed as recovered:DIGEST)")]
+    public static partial void IndexRebuilt(ILogger logger, string file, string problem, string keptAs, int images, int recovered);
 }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using Sandbox.Core;
 
@@ -5,11 +6,11 @@ namespace Sandbox.Images;
 
 /// <summary>
 /// Blobs of one import, verified on the way in and kept in its work directory until the import commits; a failed
-/// import therefore leaves no blob behind.
+/// import therefore leaves no blob behind. Blobs may be added from several threads at once (parallel downloads).
 /// </summary>
 internal sealed class StagedBlobs(StoreLayout layout, string directory)
 {
-    private readonly Dictionary<string, string> _staged = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string> _staged = new(StringComparer.Ordinal);
     private int _counter;
 
     public IEnumerable<KeyValuePair<string, string>> Staged => _staged;
@@ -40,7 +41,7 @@ internal sealed class StagedBlobs(StoreLayout layout, string directory)
             }
         }
         Directory.CreateDirectory(directory);
-        var tmp = Path.Combine(directory, $"incoming-{_counter++}");
+        var tmp = Path.Combine(directory, $"incoming-{Interlocked.Increment(ref _counter)}");
         long size = 0;
         string digest;
         using (var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
@@ -66,6 +67,55 @@ internal sealed class StagedBlobs(StoreLayout layout, string directory)
             }
             digest = Digests.Of(hash);
         }
+        return Keep(tmp, digest, size, expectedDigest, expectedSize, what);
+    }
+
+    /// <summary>
+    /// <see cref="Add(Stream, string?, long?, string)"/> for network sources: reads asynchronously (the stream may
+    /// resume itself after a broken connection) and checks the same way.
+    /// </summary>
+    public async Task<(string Digest, long Size)> AddAsync(Stream source, string expectedDigest, long expectedSize, string what, CancellationToken ct)
+    {
+        Digests.Hex(expectedDigest, what);
+        if (Has(expectedDigest)) return (expectedDigest, new FileInfo(PathOf(expectedDigest)).Length);
+        Directory.CreateDirectory(directory);
+        var tmp = Path.Combine(directory, $"incoming-{Interlocked.Increment(ref _counter)}");
+        long size = 0;
+        string digest;
+        try
+        {
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            using (var output = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.Asynchronous))
+            {
+                var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(1 << 20);
+                try
+                {
+                    int n;
+                    while ((n = await source.ReadAsync(buffer.AsMemory(0, 1 << 20), ct).ConfigureAwait(false)) > 0)
+                    {
+                        hash.AppendData(buffer, 0, n);
+                        await output.WriteAsync(buffer.AsMemory(0, n), ct).ConfigureAwait(false);
+                        size += n;
+                        if (size > expectedSize) break;
+                    }
+                }
+                finally
+                {
+                    System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+                }
+            }
+            digest = Digests.Of(hash);
+        }
+        catch
+        {
+            File.Delete(tmp);
+            throw;
+        }
+        return Keep(tmp, digest, size, expectedDigest, expectedSize, what);
+    }
+
+    private (string Digest, long Size) Keep(string tmp, string digest, long size, string? expectedDigest, long? expectedSize, string what)
+    {
         if (expectedSize is long want && size != want)
         {
             File.Delete(tmp);

@@ -15,6 +15,10 @@ internal sealed class StoreLayout(string root)
     public string Locks => Path.Combine(Root, "locks");
     public string Temp => Path.Combine(Root, "tmp");
 
+    /// <summary><c>names/HEX</c>: the tags of each image, a copy of index.json's entries kept to rebuild a damaged index.</summary>
+    public string NamesDir => Path.Combine(Root, "names");
+    public string Names(string digest) => Path.Combine(NamesDir, Digests.Hex(digest, "image"));
+
     public string Blob(string digest) => Path.Combine(Blobs, Digests.Hex(digest, "blob"));
     public string Rootfs(string digest) => Path.Combine(RootfsDir, Digests.Hex(digest, "image"));
     public string Erofs(string digest) => Path.Combine(ErofsDir, Digests.Hex(digest, "image") + ".erofs");
@@ -33,7 +37,7 @@ internal sealed class StoreLayout(string root)
 
     public void EnsureCreated()
     {
-        foreach (var d in new[] { Root, Blobs, RootfsDir, ErofsDir, Locks, Temp })
+        foreach (var d in new[] { Root, Blobs, RootfsDir, ErofsDir, Locks, Temp, NamesDir })
             Directory.CreateDirectory(d);
     }
 }

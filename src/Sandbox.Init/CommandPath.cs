@@ -11,7 +11,12 @@ public static class CommandPath
             throw new InitSetupException(InitFailure.Spec, "no command given");
         var command = argv[0];
         if (command.Contains('/'))
-            return command.StartsWith('/') ? command : Path.Combine(workingDir, command);
+        {
+            var path = command.StartsWith('/') ? command : Path.Combine(workingDir, command);
+            if (Directory.Exists(path))
+                throw new InitSetupException(InitFailure.CommandNotExecutable, $"exec {command}: is a directory, not a program", 13 /* EACCES */);
+            return path;
+        }
 
         var pathVar = env.LastOrDefault(e => e.StartsWith("PATH=", StringComparison.Ordinal))?[5..]
             ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";

@@ -31,24 +31,10 @@ internal static class ContainerBoot
         var output = new FileStream(new SafeFileHandle(ControlFd, ownsHandle: false), FileAccess.Write, 0);
         var channel = new InitChannel(input, output) { FdSocket = new SafeFd(FdSocketFd, ownsHandle: false) };
 
-        InitSpec spec;
-        try
-        {
-            var frame = channel.Read();
-            if (frame is not Frame { Type: MessageType.Start } start)
-            {
-                Console.Error.WriteLine("sandbox-init: the host sent no start frame");
-                return 125;
-            }
-            spec = Payload.ReadSpec(start.Payload);
-        }
-        catch (Exception e) when (e is IOException or ProtocolException or System.Text.Json.JsonException)
-        {
-            Console.Error.WriteLine("sandbox-init: bad start frame: " + e.Message);
-            return 125;
-        }
-        channel.Send(MessageType.Hello, Payload.Int64(Processes.MonotonicNs()));
+        // Hello first, with our version: the host refuses an init of another version before anything else.
+        channel.Send(MessageType.Hello, Payload.Hello(Processes.MonotonicNs()));
         channel.SendMark(MarkKind.InitStarted, started);
+        if (channel.ReadStart() is not InitSpec spec) return 125;
 
         try
         {

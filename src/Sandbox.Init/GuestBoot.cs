@@ -29,16 +29,15 @@ internal static class GuestBoot
         {
             MountKernelFileSystems();
             var channel = VirtioPort.Open(PortName);
-            channel.Send(MessageType.Hello, Payload.Int64(Processes.MonotonicNs()));
+            channel.Send(MessageType.Hello, Payload.Hello(Processes.MonotonicNs()));
             channel.SendMark(MarkKind.InitStarted, started);
 
-            var first = channel.Read() ?? throw new ProtocolException("the host closed the channel before Start");
-            if (first.Type != MessageType.Start)
-                throw new ProtocolException($"expected Start, got {first.Type}");
-            var spec = Payload.ReadSpec(first.Payload);
+            if (channel.ReadStart() is not InitSpec spec) return code;
             try
             {
                 MountRoot(spec);
+                // A bridge network: eth0 from the host's IPAM (see docs/network.md).
+                if (spec.Interface is GuestInterface nic) Network.GuestNetwork.Configure(nic);
                 // The workload runs under its own init in its own pid namespace and cgroup (GuestWorkloadInit).
                 code = GuestWorkloadInit.Spawn(spec, channel.Port!);
             }

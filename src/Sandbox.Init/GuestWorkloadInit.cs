@@ -45,7 +45,7 @@ internal static class GuestWorkloadInit
             // The OOM killer should pick the workload, not its init (as in a container).
             try { File.WriteAllText($"/proc/{child.Pid}/oom_score_adj", "-999"); } catch (IOException) { }
             Workload.Try(InitFailure.Other, "start the workload's init", child.Release);
-            using (specWrite) Files.WriteAll(specWrite, Payload.Spec(spec));
+            using (specWrite) Files.WriteAll(specWrite, Payload.Start(spec));
             int status = Processes.Wait(child.Pid);
             if (Processes.Signaled(status, out int signal))
             {
@@ -78,7 +78,7 @@ internal static class GuestWorkloadInit
             using var specStream = new FileStream(new SafeFileHandle(SpecFd, ownsHandle: true), FileAccess.Read, 0);
             using var buffer = new MemoryStream();
             specStream.CopyTo(buffer);
-            spec = Payload.ReadSpec(buffer.ToArray());
+            spec = Payload.ReadStart(buffer.ToArray());
         }
         catch (Exception e) when (e is IOException or ProtocolException or System.Text.Json.JsonException)
         {

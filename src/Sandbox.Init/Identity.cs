@@ -21,7 +21,7 @@ public sealed record Identity(uint Uid, uint Gid, uint[] Groups, string Home)
         {
             entry = passwd.FirstOrDefault(e => e.Length >= 6 && e[0] == userPart)
                 ?? throw new InitSetupException(Protocol.InitFailure.User, $"unable to find user {userPart}: no matching entries in passwd file");
-            uid = uint.Parse(entry[2]);
+            uid = ParseId(entry[2], $"user {userPart}", "/etc/passwd");
         }
         if (entry is not null)
         {
@@ -37,7 +37,7 @@ public sealed record Identity(uint Uid, uint Gid, uint[] Groups, string Home)
             {
                 var ge = groups.FirstOrDefault(e => e.Length >= 3 && e[0] == groupPart)
                     ?? throw new InitSetupException(Protocol.InitFailure.User, $"unable to find group {groupPart}: no matching entries in group file");
-                gid = uint.Parse(ge[2]);
+                gid = ParseId(ge[2], $"group {groupPart}", "/etc/group");
             }
         }
 
@@ -53,6 +53,10 @@ public sealed record Identity(uint Uid, uint Gid, uint[] Groups, string Home)
         }
         return new Identity(uid, gid, supplementary.ToArray(), home);
     }
+
+    private static uint ParseId(string text, string what, string file) =>
+        uint.TryParse(text, out var id) ? id
+        : throw new InitSetupException(Protocol.InitFailure.User, $"{what}: its id '{text}' in the image's {file} is not a number");
 
     private static List<string[]> ReadTable(string path)
     {

@@ -35,16 +35,55 @@ public sealed class InitChannel
     /// <summary>Reads one frame synchronously (used before supervision starts, e.g. for the Start frame).</summary>
     public Frame? Read() => _reader.Read();
 
-    public void Send(MessageType type, ReadOnlySpan<byte> payload)
+    public void Send(MessageType type, ReadOnlySpan<byte> payload) => Send(type, Frame.MainProcess, payload);
+
+    public void Send(MessageType type, uint process, ReadOnlySpan<byte> payload)
     {
-        try { _writer.Write(type, payload); }
+        try { _writer.Write(type, process, payload); }
         catch (IOException) { /* the host is gone; init notices through end of stream and tears down */ }
     }
 
     public void SendMark(MarkKind kind, long monotonicNs) => Send(MessageType.Mark, new MarkMessage(kind, monotonicNs).Encode());
 
-    public void SendError(InitFailure failure, int errno, string message) =>
-        Send(MessageType.Error, new ErrorMessage(failure, errno, message).Encode());
+    public void SendError(InitFailure failure, int errno, string message) => SendError(Frame.MainProcess, failure, errno, message);
+
+    public void SendError(uint process, InitFailure failure, int errno, string message) =>
+        Send(MessageType.Error, process, new ErrorMessage(failure, errno, message).Encode());
+
+    /// <summary>
+    /// Reads the host's Start frame and checks its protocol version; null (after an Error frame to the host, or a line
+    /// on stderr when there is nobody to tell) when it is missing, broken or of another version.
+    /// </summary>
+    public InitSpec? ReadStart()
+    {
+        Frame? frame;
+        try { frame = Read(); }
+        catch (Exception e) when (e is IOException or ProtocolException)
+        {
+            Console.Error.WriteLine("sandbox-init: bad start frame: " + e.Message);
+            return null;
+        }
+        if (frame is not Frame { Type: MessageType.Start } start)
+        {
+            Console.Error.WriteLine("sandbox-init: the host sent no start frame");
+            return null;
+        }
+        try
+        {
+            uint version = Payload.ReadStartVersion(start.Payload);
+            if (version != ProtocolVersion.Current)
+            {
+                SendError(InitFailure.Version, 0, Payload.VersionMismatch(version, ProtocolVersion.Current));
+                return null;
+            }
+            return Payload.ReadStart(start.Payload);
+        }
+        catch (Exception e) when (e is ProtocolException or System.Text.Json.JsonException)
+        {
+            SendError(InitFailure.Spec, 0, "bad start frame: " + e.Message);
+            return null;
+        }
+    }
 
     /// <summary>Starts the reader thread; <see cref="WakeFd"/> becomes readable whenever frames are queued.</summary>
     public void StartReceiving()

@@ -8,6 +8,7 @@ public static class PathInRoot
 {
     public static string Resolve(string root, string path)
     {
+        root = root.TrimEnd('/'); // "/" (after the root switch) joins as "" + "/a"
         var pending = new Stack<string>(path.Split('/', StringSplitOptions.RemoveEmptyEntries).Reverse());
         var resolved = new List<string>();
         int links = 0;
@@ -30,6 +31,25 @@ public static class PathInRoot
             }
             resolved.Add(part);
         }
-        return resolved.Count == 0 ? root : root + "/" + string.Join('/', resolved);
+        return resolved.Count == 0 ? (root.Length == 0 ? "/" : root) : root + "/" + string.Join('/', resolved);
+    }
+
+    /// <summary>
+    /// mkdir -p of <paramref name="resolved"/> (a result of <see cref="Resolve"/>, so without symlinks) under
+    /// <paramref name="root"/>, naming the component that is in the way when one is a file: "Could not find a part of
+    /// the path" would send the user looking for something missing.
+    /// </summary>
+    public static void CreateDirectory(string root, string resolved, Protocol.InitFailure failure, string what)
+    {
+        root = root.TrimEnd('/');
+        var inRoot = resolved[root.Length..];
+        var current = root;
+        foreach (var part in inRoot.Split('/', StringSplitOptions.RemoveEmptyEntries))
+        {
+            current += "/" + part;
+            if (File.Exists(current))
+                throw new InitSetupException(failure, $"{what}: {(root.Length == 0 ? current : current[root.Length..])} in the image is a file, not a directory", 20 /* ENOTDIR */);
+        }
+        Workload.Try(failure, what, () => Directory.CreateDirectory(resolved));
     }
 }

@@ -27,10 +27,11 @@ internal static class Rootfs
                 if (!isDir && !File.Exists(m.Source))
                     throw new IOException($"host path {m.Source} does not exist");
                 var target = PathInRoot.Resolve(root, m.Target);
-                if (isDir) Directory.CreateDirectory(target);
+                var what = $"volume {m.Source}:{m.Target}";
+                if (isDir) PathInRoot.CreateDirectory(root, target, InitFailure.Rootfs, what);
                 else if (!File.Exists(target))
                 {
-                    Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+                    PathInRoot.CreateDirectory(root, Path.GetDirectoryName(target)!, InitFailure.Rootfs, what);
                     File.WriteAllBytes(target, []);
                 }
                 Mount(m.Source, target, null, MS_BIND | MS_REC);
@@ -116,16 +117,12 @@ internal static class Rootfs
             Directory.CreateDirectory(staging);
             try
             {
-                var hosts = new System.Text.StringBuilder();
-                hosts.Append("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
-                hosts.Append("fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n");
-                hosts.Append($"127.0.1.1\t{spec.Hostname}\n");
-                foreach (var h in spec.ExtraHosts) hosts.Append(h).Append('\n');
-                string resolv = "";
-                try { if (!spec.SetupLoopback) resolv = File.ReadAllText("/etc/resolv.conf"); } catch (IOException) { }
+                var hosts = EtcHosts.Render(spec.Hostname, spec.HostnameOnLoopback, spec.ExtraHosts);
+                string resolv = spec.ResolvConf ?? "";
+                try { if (spec.ResolvConf is null && !spec.SetupLoopback) resolv = File.ReadAllText("/etc/resolv.conf"); } catch (IOException) { }
                 var files = new (string Name, string Content)[]
                 {
-                    ("hostname", spec.Hostname + "\n"), ("hosts", hosts.ToString()), ("resolv.conf", resolv),
+                    ("hostname", spec.Hostname + "\n"), ("hosts", hosts), ("resolv.conf", resolv),
                 };
                 var etc = PathInRoot.Resolve(root, "/etc");
                 Directory.CreateDirectory(etc);

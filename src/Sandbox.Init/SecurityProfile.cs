@@ -36,6 +36,10 @@ public static class SecurityProfile
     public static ulong[] BuildSeccompFilter() =>
         Seccomp.SeccompCompiler.CompileDefault(Names(DefaultCapabilities), KernelVersion());
 
+    /// <summary>The default filter, built once: every process init starts gets the same.</summary>
+    public static ulong[] SeccompFilter => s_filter ??= BuildSeccompFilter();
+    private static ulong[]? s_filter;
+
     private static Version KernelVersion()
     {
         try

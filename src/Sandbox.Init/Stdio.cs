@@ -24,10 +24,11 @@ internal sealed class Stdio : IDisposable
     public bool StdinIsPty { get; init; }
     private readonly List<SafeFd> _owned = [];
 
-    public static Stdio Open(InitSpec spec, InitChannel channel, StdioMode mode) =>
-        Workload.Try(InitFailure.Other, "set up stdio", () => spec.Tty ? OpenPty(spec, channel, mode) : OpenPlain(spec, mode));
+    /// <param name="consoleOwner">The main workload: its pty also becomes /dev/console, as in docker.</param>
+    public static Stdio Open(ExecRequest spec, InitChannel channel, StdioMode mode, bool consoleOwner) =>
+        Workload.Try(InitFailure.Other, "set up stdio", () => spec.Tty ? OpenPty(spec, channel, mode, consoleOwner) : OpenPlain(spec, mode));
 
-    private static Stdio OpenPlain(InitSpec spec, StdioMode mode)
+    private static Stdio OpenPlain(ExecRequest spec, StdioMode mode)
     {
         if (mode == StdioMode.Inherited)
         {
@@ -53,12 +54,15 @@ internal sealed class Stdio : IDisposable
         return result;
     }
 
-    private static Stdio OpenPty(InitSpec spec, InitChannel channel, StdioMode mode)
+    private static Stdio OpenPty(ExecRequest spec, InitChannel channel, StdioMode mode, bool consoleOwner)
     {
         var (master, slave) = Terminals.OpenPty("/dev/pts/ptmx");
         if (spec.TtyRows > 0 && spec.TtyColumns > 0) Terminals.SetWindowSize(master, spec.TtyRows, spec.TtyColumns);
         // /dev/console is the sandbox's terminal, as in docker.
-        try { Mounts.Mount($"/proc/self/fd/{slave.Fd}", "/dev/console", null, Mounts.MS_BIND); } catch (ErrnoException) { }
+        if (consoleOwner)
+        {
+            try { Mounts.Mount($"/proc/self/fd/{slave.Fd}", "/dev/console", null, Mounts.MS_BIND); } catch (ErrnoException) { }
+        }
         var result = new Stdio
         {
             ChildStdin = slave, ChildStdout = slave, ChildStderr = slave, PtyMaster = master, StdinIsPty = true,

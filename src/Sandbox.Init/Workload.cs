@@ -5,14 +5,20 @@ namespace Sandbox.Init;
 
 /// <summary>
 /// The part both boots end in: makes <c>newRoot</c> the workload's world, starts the workload through the native
-/// shim (no managed code after fork), supervises it as PID 1 and reports to the host. One linear method, in the order
-/// a runtime must do things: mounts, root switch, identity, stdio, then exec with the security settings applied last.
+/// shim (no managed code after fork), supervises it and every exec'd process as PID 1 and reports to the host. One
+/// linear method, in the order a runtime must do things: mounts, root switch, identity, stdio, then exec with the
+/// security settings applied last.
 /// </summary>
 public static partial class Workload
 {
+    /// <summary>The sandbox's Start spec: every process init starts (the workload, exec'd ones) gets its profile
+    /// (--privileged, the rlimits).</summary>
+    private static InitSpec Profile = new();
+
     public static int Run(InitSpec spec, InitChannel channel, string newRoot, RootSwitch how, StdioMode stdio)
     {
-        Stdio? streams = null;
+        Profile = spec;
+        SandboxProcess? main = null;
         try
         {
             // 1. Build the root while the old one is still visible (volume sources, host device nodes).
@@ -26,65 +32,90 @@ public static partial class Workload
             if (spec.Privileged) Try(InitFailure.Rootfs, "make /sys writable", Rootfs.MakeSysWritable);
             else Rootfs.MaskPaths();
 
-            // 3. Identity and the machine's name.
+            // 3. The machine's name, the network, the working directory (created for the workload, as docker does).
             Try(InitFailure.Other, "sethostname", () => Processes.SetHostname(spec.Hostname));
             if (spec.SetupLoopback) Try(InitFailure.Other, "bring up lo", () => Sockets.BringUp("lo"));
-            var identity = Try(InitFailure.User, "resolve user", () => Identity.Resolve(spec.User, "/"));
-            var env = WithHome(spec.Env, identity.Home);
-            Try(InitFailure.WorkingDir, $"create working directory {spec.WorkingDir}", () => Directory.CreateDirectory(spec.WorkingDir));
+            WorkingDirectory.Prepare(spec.WorkingDir);
             if (spec.ReadOnlyRootfs) Try(InitFailure.Rootfs, "make the rootfs read-only", () => Mounts.SetReadOnly("/", recursive: false));
 
-            // 4. stdio (a pty from the sandbox's own devpts for -t), then the command.
-            streams = Stdio.Open(spec, channel, stdio);
-            var path = CommandPath.Resolve(spec.Argv, env, spec.WorkingDir);
+            // 4. The workload: identity, stdio (a pty from the sandbox's own devpts for -t), exec.
+            var request = new ExecRequest(spec.Argv, spec.Env, spec.WorkingDir, spec.User, spec.Tty, spec.Interactive,
+                spec.TtyRows, spec.TtyColumns);
+            main = Launch(Frame.MainProcess, request, channel, stdio, out long execAt);
+            channel.SendMark(MarkKind.WorkloadStarted, execAt);
+        }
+        catch (InitSetupException e)
+        {
+            main?.Stdio.Dispose();
+            channel.SendError(e.Failure, e.Errno, e.Message);
+            return e.ExitCode;
+        }
+        catch (Exception e)
+        {
+            main?.Stdio.Dispose();
+            channel.SendError(InitFailure.Other, e is ErrnoException ee ? ee.Errno : 0, e.Message);
+            return 125;
+        }
+        try
+        {
+            return new Supervisor(channel, main).Run();
+        }
+        finally
+        {
+            main.Stdio.Dispose();
+        }
+    }
 
+    /// <summary>
+    /// Starts one process (the workload or an exec'd one) with the sandbox's full profile: the requested identity
+    /// resolved in the sandbox's /etc files, its stdio, the command found in its PATH, then fork+exec through the
+    /// native shim with capabilities, no_new_privs and seccomp applied last. Returns once the process has exec'd.
+    /// </summary>
+    internal static SandboxProcess Launch(uint id, ExecRequest request, InitChannel channel, StdioMode mode, out long execAt)
+    {
+        var identity = Try(InitFailure.User, "resolve user", () => Identity.Resolve(request.User, "/"));
+        var env = WithHome(request.Env, identity.Home);
+        var stdio = Stdio.Open(request, channel, mode, consoleOwner: id == Frame.MainProcess);
+        try
+        {
+            var path = CommandPath.Resolve(request.Argv, env, request.WorkingDir);
             // Timed just before the fork+exec, reported once the exec succeeded (a failure is an Error frame instead).
-            long execAt = Processes.MonotonicNs();
+            execAt = Processes.MonotonicNs();
             int pid;
             try
             {
                 pid = SandboxNative.ExecWorkload(new SandboxNative.WorkloadLaunch
                 {
                     Path = path,
-                    Argv = spec.Argv,
+                    Argv = request.Argv,
                     Env = env,
-                    WorkingDir = spec.WorkingDir,
-                    Stdin = streams.ChildStdin,
-                    Stdout = streams.ChildStdout,
-                    Stderr = streams.ChildStderr,
-                    Tty = spec.Tty,
+                    WorkingDir = request.WorkingDir,
+                    Stdin = stdio.ChildStdin,
+                    Stdout = stdio.ChildStdout,
+                    Stderr = stdio.ChildStderr,
+                    Tty = request.Tty,
                     Uid = identity.Uid,
                     Gid = identity.Gid,
                     Groups = identity.Groups,
-                    CapBounding = spec.Privileged ? SecurityProfile.AllCapabilities : SecurityProfile.DefaultCapabilities,
-                    CapEffective = spec.Privileged ? SecurityProfile.AllCapabilities : SecurityProfile.DefaultCapabilities,
-                    NoNewPrivs = !spec.Privileged,
+                    CapBounding = Profile.Privileged ? SecurityProfile.AllCapabilities : SecurityProfile.DefaultCapabilities,
+                    CapEffective = Profile.Privileged ? SecurityProfile.AllCapabilities : SecurityProfile.DefaultCapabilities,
+                    NoNewPrivs = !Profile.Privileged,
                     OomScoreAdj = 0,
-                    Seccomp = spec.Privileged ? [] : SecurityProfile.BuildSeccompFilter(),
-                    Rlimits = [.. spec.Rlimits.Select(r => new SandboxNative.Rlimit(r.Resource, r.Soft, r.Hard))],
+                    Seccomp = Profile.Privileged ? [] : SecurityProfile.SeccompFilter,
+                    Rlimits = [.. Profile.Rlimits.Select(r => new SandboxNative.Rlimit(r.Resource, r.Soft, r.Hard))],
                 });
             }
             catch (SandboxNative.ExecException e)
             {
-                throw ExecFailure(spec.Argv[0], e);
+                throw ExecFailure(request.Argv[0], e);
             }
-            channel.SendMark(MarkKind.WorkloadStarted, execAt);
-            streams.CloseChildEnds();
-            return Supervise(pid, channel, streams);
+            stdio.CloseChildEnds();
+            return new SandboxProcess(id, pid, stdio);
         }
-        catch (InitSetupException e)
+        catch
         {
-            channel.SendError(e.Failure, e.Errno, e.Message);
-            return e.ExitCode;
-        }
-        catch (Exception e)
-        {
-            channel.SendError(InitFailure.Other, e is ErrnoException ee ? ee.Errno : 0, e.Message);
-            return 125;
-        }
-        finally
-        {
-            streams?.Dispose();
+            stdio.Dispose();
+            throw;
         }
     }
 
@@ -120,4 +151,13 @@ public static partial class Workload
         catch (InitSetupException) { throw; }
         catch (Exception e) { throw InitSetupException.From(failure, what, e); }
     }
+}
+
+/// <summary>One process init started: its protocol id, pid, stdio ends, and its wait status once reaped.</summary>
+internal sealed class SandboxProcess(uint id, int pid, Stdio stdio)
+{
+    public uint Id { get; } = id;
+    public int Pid { get; } = pid;
+    public Stdio Stdio { get; } = stdio;
+    public int? Status { get; set; }
 }

@@ -95,6 +95,18 @@ public static unsafe partial class FileAt
         return errno == 0 ? fd : throw new ErrnoException(errno, "openat", name);
     }
 
+    /// <summary>openat of a name that is bytes; throws with <paramref name="subject"/>.</summary>
+    public static SafeFd OpenAt(SafeFd dir, ReadOnlySpan<byte> name, int flags, string subject)
+    {
+        var p = Utf8Path.Of(name);
+        int r;
+        do
+        {
+            fixed (byte* pp = p) r = OpenAtNative(dir, pp, flags, 0);
+        } while (r < 0 && Marshal.GetLastPInvokeError() == ErrnoValues.EINTR);
+        return r >= 0 ? new SafeFd(r) : throw ErrnoException.FromLastError("openat", subject);
+    }
+
     public static int TryMkdirAt(SafeFd dir, string name, uint mode)
     {
         fixed (byte* p = Utf8Path.Of(name)) return Result(MkdirAtNative(dir, p, mode));
@@ -161,6 +173,17 @@ public static unsafe partial class FileAt
         fixed (byte* p = Utf8Path.Of(name)) fixed (byte* b = buf) n = ReadlinkAtNative(dir, p, b, (nuint)buf.Length);
         if (n < 0) throw ErrnoException.FromLastError("readlinkat", name);
         return System.Text.Encoding.UTF8.GetString(buf, 0, (int)n);
+    }
+
+    /// <summary>The target of the symlink <paramref name="name"/> in <paramref name="dir"/>, as the bytes it holds.</summary>
+    public static byte[] ReadLinkAt(SafeFd dir, ReadOnlySpan<byte> name, string subject)
+    {
+        var buf = new byte[4097];
+        nint n;
+        fixed (byte* p = Utf8Path.Of(name)) fixed (byte* b = buf) n = ReadlinkAtNative(dir, p, b, (nuint)buf.Length);
+        if (n < 0) throw ErrnoException.FromLastError("readlinkat", subject);
+        if (n >= buf.Length) throw new ErrnoException(ErrnoValues.ENAMETOOLONG, "readlinkat", subject);
+        return buf.AsSpan(0, (int)n).ToArray();
     }
 
     public static void Check(int errno, string call, string subject)

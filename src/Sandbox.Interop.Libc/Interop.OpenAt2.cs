@@ -34,10 +34,19 @@ public static unsafe partial class OpenAt2
     private static partial long Syscall(long number, SafeFd dirfd, byte* path, OpenHow* how, nuint size);
 
     /// <summary>Opens <paramref name="path"/> resolved under <paramref name="dir"/>; errno on failure.</summary>
-    public static int TryOpen(SafeFd dir, string path, int flags, Resolve resolve, out SafeFd fd, uint mode = 0)
+    public static int TryOpen(SafeFd dir, string path, int flags, Resolve resolve, out SafeFd fd, uint mode = 0) =>
+        TryOpen(dir, Utf8Path.Of(path.Length == 0 ? "." : path), flags, resolve, out fd, mode);
+
+    /// <summary>Opens <paramref name="path"/> (bytes) resolved under <paramref name="dir"/>; throws with <paramref name="subject"/>.</summary>
+    public static SafeFd Open(SafeFd dir, ReadOnlySpan<byte> path, int flags, Resolve resolve, string subject)
+    {
+        int errno = TryOpen(dir, Utf8Path.Of(path.IsEmpty ? "."u8 : path), flags, resolve, out var fd, 0);
+        return errno == 0 ? fd : throw new ErrnoException(errno, "openat2", subject);
+    }
+
+    private static int TryOpen(SafeFd dir, byte[] bytes, int flags, Resolve resolve, out SafeFd fd, uint mode)
     {
         var how = new OpenHow { Flags = (ulong)(uint)flags, Mode = mode, Resolve = (ulong)resolve };
-        byte[] bytes = Utf8Path.Of(path.Length == 0 ? "." : path);
         // EAGAIN: a concurrent rename raced the RESOLVE_IN_ROOT walk; the kernel asks to retry.
         for (int attempt = 0; ; attempt++)
         {

@@ -52,4 +52,16 @@ internal static class Utf8Path
         System.Text.Encoding.UTF8.GetBytes(path, bytes);
         return bytes;
     }
+
+    /// <summary>A name that is already bytes (file names in an image are bytes, not strings), NUL-terminated.</summary>
+    public static byte[] Of(ReadOnlySpan<byte> path)
+    {
+        if (path.Contains((byte)0)) throw new ArgumentException("path contains a NUL byte", nameof(path));
+        var bytes = new byte[path.Length + 1];
+        path.CopyTo(bytes);
+        return bytes;
+    }
+
+    /// <summary>Byte names as text for errors.</summary>
+    public static string Show(ReadOnlySpan<byte> path) => System.Text.Encoding.UTF8.GetString(path);
 }

@@ -95,6 +95,25 @@ public static unsafe partial class Statx
         return From(buf);
     }
 
+    /// <summary>Stats <paramref name="name"/> (bytes) in <paramref name="dir"/> without following a final symlink.</summary>
+    public static Info GetNoFollow(SafeFd dir, ReadOnlySpan<byte> name, string subject)
+    {
+        StatxBuffer buf;
+        int r;
+        fixed (byte* p = Utf8Path.Of(name)) r = StatxNative(dir, p, FileAt.AtSymlinkNoFollow, BasicStats, &buf);
+        if (r < 0) throw ErrnoException.FromLastError("statx", subject);
+        return From(buf);
+    }
+
+    /// <summary>Stats the file <paramref name="fd"/> is open on (AT_EMPTY_PATH).</summary>
+    public static Info Get(SafeFd fd, string subject)
+    {
+        StatxBuffer buf;
+        byte empty = 0;
+        if (StatxNative(fd, &empty, FileAt.AtEmptyPath, BasicStats, &buf) < 0) throw ErrnoException.FromLastError("statx", subject);
+        return From(buf);
+    }
+
     private static Info From(in StatxBuffer b) => new(
         b.Mode, b.Uid, b.Gid, b.Size, b.Blocks, b.Ino, b.Nlink, b.DevMajor, b.DevMinor, b.RdevMajor, b.RdevMinor,
         b.Mtime.Seconds, b.Mtime.Nanoseconds);

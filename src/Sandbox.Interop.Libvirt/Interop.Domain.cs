@@ -17,6 +17,12 @@ internal static partial class Interop
     internal static partial int virDomainFree(IntPtr domain);
 
     [LibraryImport(Libraries.Libvirt)]
+    internal static partial int virDomainSuspend(SafeDomainHandle domain);
+
+    [LibraryImport(Libraries.Libvirt)]
+    internal static partial int virDomainResume(SafeDomainHandle domain);
+
+    [LibraryImport(Libraries.Libvirt)]
     internal static partial int virDomainGetState(SafeDomainHandle domain, out int state, out int reason, uint flags);
 
     [LibraryImport(Libraries.Libvirt)]

@@ -24,6 +24,18 @@ public sealed class LibvirtDomain : IDisposable
         return e.Code is LibvirtException.ErrNoDomain or LibvirtException.ErrOperationInvalid ? false : throw e;
     }
 
+    /// <summary>Stops the domain's vCPUs (<c>virDomainSuspend</c>); its memory stays allocated.</summary>
+    public void Suspend()
+    {
+        if (Interop.virDomainSuspend(_handle) != 0) throw LibvirtException.FromLastError($"virDomainSuspend {Name}");
+    }
+
+    /// <summary>Lets a suspended domain run again (<c>virDomainResume</c>).</summary>
+    public void Resume()
+    {
+        if (Interop.virDomainResume(_handle) != 0) throw LibvirtException.FromLastError($"virDomainResume {Name}");
+    }
+
     public (DomainState State, int Reason) GetState()
     {
         if (Interop.virDomainGetState(_handle, out int state, out int reason, 0) != 0)

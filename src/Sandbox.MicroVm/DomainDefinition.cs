@@ -1,4 +1,5 @@
 using System.Globalization;
+using Sandbox.Core;
 using System.Security;
 using System.Text;
 
@@ -7,7 +8,7 @@ namespace Sandbox.MicroVm;
 /// <summary>
 /// The libvirt domain XML of one sandbox (see docs/microvm.md, "Domain"). Chosen for boot speed: a <c>microvm</c>
 /// machine (no PCI, no ACPI, no firmware: qemu jumps straight into the PVH kernel), virtio-mmio devices, and nothing
-/// the workload does not need: no network, graphics, sound, USB or balloon.
+/// the workload does not need: no graphics, sound, USB or balloon, and a NIC only on a bridge network (<see cref="Nic"/>).
 /// </summary>
 internal sealed record DomainDefinition
 {
@@ -23,6 +24,8 @@ internal sealed record DomainDefinition
     public required string ChannelSocketPath { get; init; }
     public required string ConsoleLogPath { get; init; }
     public string PortName { get; init; } = "org.sandbox.init.0";
+    /// <summary>A virtio-net NIC on a bridge network; null: no NIC (loopback only).</summary>
+    public GuestNic? Nic { get; init; }
 
     /// <summary>The guest kernel's command line.</summary>
     public string KernelCommandLine()
@@ -87,6 +90,7 @@ internal sealed record DomainDefinition
                   <source path='{E(ConsoleLogPath)}'/>
                   <target port='0'/>
                 </serial>
+                {Nic?.ToXml() ?? ""}
                 <memballoon model='none'/>
               </devices>
               {qemuArgs}

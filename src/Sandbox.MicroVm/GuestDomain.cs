@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Sandbox.Core;
 using Sandbox.Interop.Libvirt;
 using Sandbox.Protocol;
+using Sandbox.Protocol.Host;
 
 namespace Sandbox.MicroVm;
 
@@ -14,36 +15,36 @@ internal sealed class GuestDomain : IAsyncDisposable
 {
     private readonly LibvirtConnection _connection;
     private readonly DomainDefinition _definition;
-    private readonly string _runDir;
+    private readonly SandboxDirectory _dir;
+    private readonly bool _removeDirectory;
     private readonly ILogger _log;
     private LibvirtDomain? _domain;
     private Socket? _socket;
     private NetworkStream? _stream;
     private int _disposed;
 
-    private GuestDomain(LibvirtConnection connection, DomainDefinition definition, string runDir, ILogger log)
+    private GuestDomain(LibvirtConnection connection, DomainDefinition definition, SandboxDirectory dir, bool removeDirectory, ILogger log)
     {
         _connection = connection;
         _definition = definition;
-        _runDir = runDir;
+        _dir = dir;
+        _removeDirectory = removeDirectory;
         _log = log;
     }
 
     public string Name => _definition.Name;
-    public FrameReader Reader { get; private set; } = null!;
-    public FrameWriter Writer { get; private set; } = null!;
 
-    /// <summary>Host monotonic ns minus guest monotonic ns, from Hello: add it to a guest mark to get host time.</summary>
-    public long ClockOffset { get; private set; }
+    /// <summary>The protocol session with the guest's init (Hello received, Start not yet sent).</summary>
+    public InitSession Session { get; private set; } = null!;
 
     /// <summary>
     /// Creates the domain (destroyed with our libvirt connection, so a SIGKILLed sandbox leaves none) and waits until
     /// init's Hello and InitStarted mark arrive, within <paramref name="deadline"/>. On any failure nothing is left.
     /// </summary>
-    public static async Task<GuestDomain> BootAsync(LibvirtConnection connection, DomainDefinition definition, string runDir,
-        TimeSpan deadline, SandboxTimings timings, ILogger log, CancellationToken cancellationToken)
+    public static async Task<GuestDomain> BootAsync(LibvirtConnection connection, DomainDefinition definition, SandboxDirectory dir,
+        bool removeDirectory, string sandboxId, TimeSpan deadline, SandboxTimings timings, ILogger log, CancellationToken cancellationToken)
     {
-        var guest = new GuestDomain(connection, definition, runDir, log);
+        var guest = new GuestDomain(connection, definition, dir, removeDirectory, log);
         try
         {
             var xml = definition.ToXml();
@@ -56,8 +57,8 @@ internal sealed class GuestDomain : IAsyncDisposable
             boot.CancelAfter(deadline);
             try
             {
-                await guest.ConnectAsync(boot.Token).ConfigureAwait(false);
-                await guest.AwaitHelloAsync(timings, boot.Token).ConfigureAwait(false);
+                await guest.ConnectAsync(sandboxId, timings, boot.Token).ConfigureAwait(false);
+                await guest.Session.AwaitHelloAsync(boot.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
@@ -78,43 +79,14 @@ internal sealed class GuestDomain : IAsyncDisposable
         }
     }
 
-    private async Task ConnectAsync(CancellationToken cancellationToken)
+    private async Task ConnectAsync(string sandboxId, SandboxTimings timings, CancellationToken cancellationToken)
     {
         // qemu listens on the socket (server, nowait) from before virDomainCreateXML returns. The guest's writes block
         // until we are connected, so nothing init says is lost.
         _socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         await _socket.ConnectAsync(new UnixDomainSocketEndPoint(_definition.ChannelSocketPath), cancellationToken).ConfigureAwait(false);
         _stream = new NetworkStream(_socket, ownsSocket: false);
-        Reader = new FrameReader(_stream);
-        Writer = new FrameWriter(_stream);
-    }
-
-    private async Task AwaitHelloAsync(SandboxTimings timings, CancellationToken cancellationToken)
-    {
-        bool hello = false;
-        while (true)
-        {
-            var frame = await Reader.ReadAsync(cancellationToken).ConfigureAwait(false)
-                ?? throw new SandboxException(SandboxFailure.Init, $"micro-VM {Name} ended before its init said hello{ConsoleTail()}");
-            switch (frame.Type)
-            {
-                case MessageType.Hello:
-                    // The frame left the guest a moment ago; its transit time (tens of µs) is the alignment's error.
-                    ClockOffset = SandboxTimings.Now() - Payload.ReadInt64(frame.Payload, MessageType.Hello);
-                    hello = true;
-                    break;
-                case MessageType.Mark when hello:
-                    var mark = MarkMessage.Decode(frame.Payload);
-                    if (mark.Kind == MarkKind.InitStarted)
-                    {
-                        timings.InitStarted = mark.MonotonicNs + ClockOffset;
-                        return;
-                    }
-                    break;
-                default:
-                    throw new SandboxException(SandboxFailure.Init, $"micro-VM {Name}: init sent {frame.Type} before its hello");
-            }
-        }
+        Session = new InitSession(_stream, sandboxId, timings, alignClock: true, ConsoleTail);
     }
 
     /// <summary>The last lines of the guest's serial console, for errors about a guest that did not come up.</summary>
@@ -134,7 +106,27 @@ internal sealed class GuestDomain : IAsyncDisposable
         catch (Exception e) when (e is IOException or FormatException or UnauthorizedAccessException) { return null; }
     }
 
-    public LibvirtDomain? Domain => _domain;
+    /// <summary>The guest's CPU time so far (zero once the domain is gone).</summary>
+    public TimeSpan CpuTime()
+    {
+        try { return _domain?.GetInfo().CpuTime ?? TimeSpan.Zero; }
+        catch (LibvirtException) { return TimeSpan.Zero; }
+    }
+
+    /// <summary>Suspends (pause) or resumes the domain's vCPUs.</summary>
+    public Task SetSuspendedAsync(bool suspended) => Task.Run(() =>
+    {
+        var domain = _domain ?? throw new SandboxException(SandboxFailure.Libvirt, $"micro-VM {Name} is gone");
+        try
+        {
+            if (suspended) domain.Suspend();
+            else domain.Resume();
+        }
+        catch (LibvirtException e)
+        {
+            throw new SandboxException(SandboxFailure.Libvirt, $"cannot {(suspended ? "suspend" : "resume")} micro-VM {Name}: {e.Message}", e);
+        }
+    });
 
     /// <summary>Destroys the domain now (idempotent); returns once libvirt reports it gone.</summary>
     public async Task DestroyAsync()
@@ -144,7 +136,17 @@ internal sealed class GuestDomain : IAsyncDisposable
         await Task.Run(() =>
         {
             try { domain.Destroy(); }
-            catch (LibvirtException e) { MicroVmLog.DestroyFailed(_log, Name, e.Message); }
+            catch (LibvirtException e)
+            {
+                // Our connection broke (libvirtd restarted under a long-running sandbox): ask a fresh one.
+                try
+                {
+                    using var fresh = LibvirtConnection.Open(_connection.Uri);
+                    using var again = fresh.LookupDomain(Name);
+                    again?.Destroy();
+                }
+                catch (LibvirtException) { MicroVmLog.DestroyFailed(_log, Name, e.Message); }
+            }
         }).ConfigureAwait(false);
     }
 
@@ -156,7 +158,12 @@ internal sealed class GuestDomain : IAsyncDisposable
         _domain = null;
         _stream?.Dispose();
         _socket?.Dispose();
-        TryDelete(() => Directory.Delete(_runDir, recursive: true));
+        if (_removeDirectory) TryDelete(_dir.Remove);
+        else
+        {
+            TryDelete(() => File.Delete(_definition.ChannelSocketPath));
+            _dir.KeepExited();
+        }
         // libvirt keeps qemu's stderr per domain name; a transient sandbox's log would pile up forever.
         if (_connection.Uri.StartsWith("qemu:///", StringComparison.Ordinal))
             TryDelete(() => File.Delete($"/var/log/libvirt/qemu/{Name}.log"));

@@ -20,7 +20,7 @@ public static class KvmProbe
     /// <summary>The accelerator to use, and why.</summary>
     public readonly record struct Result(Accelerator Accelerator, string Reason, bool Cached);
 
-    public static async Task<Result> ProbeAsync(LibvirtConnection connection, SandboxPaths paths, GuestArtifacts guest,
+    internal static async Task<Result> ProbeAsync(LibvirtConnection connection, SandboxPaths paths, GuestArtifacts guest,
         ILogger log, CancellationToken cancellationToken)
     {
         if (Environment.GetEnvironmentVariable(ForceVariable) is { Length: > 0 } forced)
@@ -66,7 +66,8 @@ public static class KvmProbe
             return new Result(Accelerator.Tcg, "libvirt offers no kvm domains", false);
 
         var id = "kvmprobe-" + SandboxId.New();
-        var runDir = VmRunDirectory.Create(paths, id);
+        var dir = SandboxDirectory.Create(paths, id);
+        var runDir = dir.Dir;
         var definition = new DomainDefinition
         {
             Name = "sandbox-" + id,
@@ -83,7 +84,7 @@ public static class KvmProbe
         var started = SandboxTimings.Now();
         try
         {
-            await using var domain = await GuestDomain.BootAsync(connection, definition, runDir, Deadline, new SandboxTimings(), log,
+            await using var domain = await GuestDomain.BootAsync(connection, definition, dir, removeDirectory: true, "kvm-probe", Deadline, new SandboxTimings(), log,
                 cancellationToken).ConfigureAwait(false);
             return new Result(Accelerator.Kvm, $"a guest booted under KVM in {(SandboxTimings.Now() - started) / 1e6:0} ms", false);
         }
@@ -103,7 +104,7 @@ public static class KvmProbe
         }
         finally
         {
-            try { Directory.Delete(runDir, recursive: true); } catch (IOException) { }
+            try { dir.Remove(); } catch (IOException) { }
         }
     }
 

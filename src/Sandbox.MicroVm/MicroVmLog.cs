@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Sandbox.Core;
 
 namespace Sandbox.MicroVm;
 

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Sandbox.Core;
 using Sandbox.Interop.Libvirt;
 using Sandbox.Protocol;
+using Sandbox.Protocol.Host;
 
 namespace Sandbox.MicroVm;
 
@@ -41,6 +42,9 @@ public sealed class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
 
     public Isolation Isolation => Isolation.Vm;
 
+    /// <summary>Attaches guests to bridge networks (<c>--network NAME</c>); null: loopback only.</summary>
+    public ISandboxNetworks? Networks { get; init; }
+
     public string LibvirtUri { get; }
 
     /// <summary>How long the guest may take from domain creation to init's Hello before the run fails.</summary>
@@ -48,7 +52,7 @@ public sealed class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
         Environment.GetEnvironmentVariable("SANDBOX_VM_BOOT_TIMEOUT") is { Length: > 0 } s && double.TryParse(s, out double v) ? v : 30);
 
     /// <summary>Opens the libvirt connection once; a daemon that does not answer is one clear error.</summary>
-    public async Task<LibvirtConnection> ConnectAsync(CancellationToken cancellationToken = default)
+    internal async Task<LibvirtConnection> ConnectAsync(CancellationToken cancellationToken = default)
     {
         await _connectLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -101,11 +105,23 @@ public sealed class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
 
         var image = await _images.AcquireAsync(spec.Image, RootfsForm.ErofsImage, cancellationToken).ConfigureAwait(false);
         GuestDomain? guest = null;
+        INetworkAttachment? network = null;
         try
         {
-            var process = ProcessSpec.Resolve(image.Config, spec);
-            var id = SandboxId.New();
-            var runDir = VmRunDirectory.Create(_paths, id);
+            var id = spec.Id ?? SandboxId.New();
+            ushort rows = 0, cols = 0;
+            if (spec.Tty && stdio.IsInherited) HostStreams.TryGetTerminalSize(out rows, out cols);
+            var (process, initSpec) = InitSpecBuilder.Build(spec, image.Config, id, InitMode.Guest, rows, cols);
+            initSpec.Lower = "/dev/vda";
+            initSpec.GuestLimits = GuestLimitsFor(spec.Limits, memoryMiB);
+            initSpec.PidMax = HostPidMax.Value;
+            initSpec.Privileged = spec.Privileged;
+            if (spec.Network == NetworkMode.Bridge)
+                network = await Networks!.AttachGuestAsync(
+                    spec.PublishAll ? spec with { Ports = PortMapping.WithExposed(spec.Ports, image.Config.ExposedPorts) } : spec,
+                    id, cancellationToken).ConfigureAwait(false);
+            var dir = spec.Id is null ? SandboxDirectory.Create(_paths, id) : SandboxDirectory.Claim(_paths, id);
+            var runDir = dir.Dir;
             var definition = new DomainDefinition
             {
                 Name = MicroVmSandbox.FormatId(id),
@@ -118,14 +134,16 @@ public sealed class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
                 RootDiskPath = image.RootfsPath,
                 ChannelSocketPath = Path.Combine(runDir, "init.sock"),
                 ConsoleLogPath = Path.Combine(runDir, "console.log"),
+                Nic = network is null ? null : new GuestNic(network.Settings.Bridge, network.Settings.Mac, GuestNic.TapName(id)),
             };
             MicroVmLog.DomainXml(_log, definition.Name, definition.ToXml());
-            guest = await GuestDomain.BootAsync(connection, definition, runDir, BootDeadline, timings, _log, cancellationToken)
+            guest = await GuestDomain.BootAsync(connection, definition, dir, spec.Remove, id, BootDeadline, timings, _log, cancellationToken)
                 .ConfigureAwait(false);
-            var sandbox = new MicroVmSandbox(id, guest, image, stdio, accelerator, memoryMiB << 20, timings, _log);
+            var sandbox = new MicroVmSandbox(id, guest, image, stdio, process, accelerator, memoryMiB << 20, timings, _log) { Network = network };
+            network = null; // the sandbox owns it now
             try
             {
-                await sandbox.StartAsync(ToInitSpec(process, spec, id, memoryMiB), cancellationToken).ConfigureAwait(false);
+                await sandbox.StartAsync(sandbox.WithNetwork(initSpec, spec), cancellationToken).ConfigureAwait(false);
             }
             catch
             {
@@ -137,39 +155,23 @@ public sealed class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
         catch
         {
             if (guest is not null) await guest.DisposeAsync().ConfigureAwait(false);
+            if (network is not null) await network.DisposeAsync().ConfigureAwait(false);
             image.Dispose();
             throw;
         }
     }
 
-    private static void RejectUnsupported(SandboxSpec spec)
+    private void RejectUnsupported(SandboxSpec spec)
     {
         if (spec.Volumes.Count > 0)
             throw new SandboxException(SandboxFailure.InvalidSpec, "--vm does not support volumes (-v) yet");
         if (spec.Network == NetworkMode.Host)
             throw new SandboxException(SandboxFailure.InvalidSpec, "--vm cannot share the host's network (--network host)");
+        if (spec.Network == NetworkMode.Bridge && Networks is null)
+            throw new SandboxException(SandboxFailure.BackendUnavailable, "this runtime was built without bridge networking");
         if (spec.UserNamespace)
             throw new SandboxException(SandboxFailure.InvalidSpec, "--userns applies to containers; a micro-VM has its own kernel");
     }
-
-    private static InitSpec ToInitSpec(ProcessSpec process, SandboxSpec spec, string id, long guestMiB) => new()
-    {
-        Mode = InitMode.Guest,
-        Argv = [.. process.Argv],
-        Env = [.. process.Env],
-        WorkingDir = process.WorkingDir,
-        User = process.User,
-        Hostname = spec.Hostname ?? id,
-        Tty = spec.Tty,
-        Interactive = spec.Interactive,
-        ReadOnlyRootfs = spec.ReadOnlyRootfs,
-        Lower = "/dev/vda",
-        SetupLoopback = true,
-        Rlimits = [.. Ulimit.Effective(spec.Ulimits).Select(u => new Rlimit { Resource = u.Resource, Soft = RlimitValue(u.Soft), Hard = RlimitValue(u.Hard) })],
-        GuestLimits = GuestLimitsFor(spec.Limits, guestMiB),
-        PidMax = HostPidMax.Value,
-        Privileged = spec.Privileged,
-    };
 
     /// <summary>The workload's cgroup in the guest: the same numbers a container's cgroup gets on the host.</summary>
     internal static GuestLimits GuestLimitsFor(ResourceLimits limits, long guestMiB) => new()
@@ -179,8 +181,6 @@ public sealed class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
         CpuPeriodUs = 100_000,
         PidsMax = limits.Pids,
     };
-
-    private static ulong RlimitValue(long v) => v < 0 ? ulong.MaxValue : (ulong)v;
 
     /// <summary>The host's kernel.pid_max: a guest allows as many tasks as a container on this host.</summary>
     private static readonly Lazy<long> HostPidMax = new(() =>

@@ -5,17 +5,26 @@ using Sandbox.Interop.Libvirt;
 namespace Sandbox.MicroVm;
 
 /// <summary>
-/// Removes <c>sandbox-*</c> domains whose owning process is gone, and VM run directories no domain uses any more.
-/// AUTODESTROY already ties a domain to the connection that made it; this catches the rest (a libvirtd restart keeps
-/// running domains but forgets the tie; a SIGKILLed run leaves its directory). Runs when a runtime first connects and
-/// on <c>sandbox prune</c>.
+/// Removes <c>sandbox-*</c> domains whose owning process is gone (from the owner's pid, start time and boot id in the
+/// domain's metadata). AUTODESTROY already ties a domain to its owner's connection; this catches the rest (a libvirtd
+/// restart keeps running domains but forgets the tie). Runs when a runtime first connects and in the lifecycle's
+/// reaper (every lifecycle command, <c>sandbox prune</c>); the sandbox's directory is the lifecycle reaper's part.
 /// </summary>
 public static class StaleDomainReaper
 {
     /// <summary>A run directory younger than this may belong to a domain still being created.</summary>
     private static readonly TimeSpan Grace = TimeSpan.FromMinutes(2);
 
-    public static int Reap(LibvirtConnection connection, SandboxPaths paths, ILogger log)
+    /// <summary><c>sandbox prune</c>: reaps through its own connection; 0 (not an error) when libvirt is not reachable.</summary>
+    public static int Prune(string libvirtUri, SandboxPaths paths, ILogger log)
+    {
+        LibvirtConnection connection;
+        try { connection = LibvirtConnection.Open(libvirtUri); }
+        catch (LibvirtException) { return 0; }
+        using (connection) return Reap(connection, paths, log);
+    }
+
+    internal static int Reap(LibvirtConnection connection, SandboxPaths paths, ILogger log)
     {
         int removed = 0;
         var live = new HashSet<string>(StringComparer.Ordinal);
@@ -37,23 +46,13 @@ public static class StaleDomainReaper
                     removed++;
                     MicroVmLog.StaleDomainRemoved(log, domain.Name, owner.Pid);
                 }
-            }
-        }
-        var parent = VmRunDirectory.Parent(paths);
-        if (!Directory.Exists(parent)) return removed;
-        foreach (var dir in Directory.EnumerateDirectories(parent))
-        {
-            if (live.Contains(Path.GetFileName(dir))) continue;
-            if (DateTime.UtcNow - Directory.GetLastWriteTimeUtc(dir) < Grace) continue;
-            try
-            {
-                Directory.Delete(dir, recursive: true);
                 // libvirt's qemu log of that run's domain, which its dead owner could not remove.
                 if (connection.Uri.StartsWith("qemu:///", StringComparison.Ordinal))
-                    File.Delete($"/var/log/libvirt/qemu/sandbox-{Path.GetFileName(dir)}.log");
-                removed++;
+                {
+                    try { File.Delete($"/var/log/libvirt/qemu/{domain.Name}.log"); }
+                    catch (Exception e) when (e is IOException or UnauthorizedAccessException) { MicroVmLog.CleanupFailed(log, domain.Name, e.Message); }
+                }
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { MicroVmLog.CleanupFailed(log, dir, e.Message); }
         }
         return removed;
     }

@@ -10,27 +10,27 @@ public sealed class FrameReader(Stream stream)
     public Frame? Read()
     {
         if (!Fill(_header, allowEof: true)) return null;
-        var (type, length) = ParseHeader();
-        var payload = new byte[length];
+        var (type, process, length) = ParseHeader();
+        var payload = length == 0 ? [] : new byte[length];
         Fill(payload, allowEof: false);
-        return new Frame(type, payload);
+        return new Frame(type, process, payload);
     }
 
     public async ValueTask<Frame?> ReadAsync(CancellationToken cancellationToken = default)
     {
         if (!await FillAsync(_header, allowEof: true, cancellationToken).ConfigureAwait(false)) return null;
-        var (type, length) = ParseHeader();
-        var payload = new byte[length];
+        var (type, process, length) = ParseHeader();
+        var payload = length == 0 ? [] : new byte[length];
         await FillAsync(payload, allowEof: false, cancellationToken).ConfigureAwait(false);
-        return new Frame(type, payload);
+        return new Frame(type, process, payload);
     }
 
-    private (MessageType, int) ParseHeader()
+    private (MessageType, uint, int) ParseHeader()
     {
         uint length = BinaryPrimitives.ReadUInt32LittleEndian(_header.AsSpan(1));
         if (length > Frame.MaxPayload)
             throw new ProtocolException($"frame of type {_header[0]} announces {length} bytes, over the {Frame.MaxPayload} limit");
-        return ((MessageType)_header[0], (int)length);
+        return ((MessageType)_header[0], BinaryPrimitives.ReadUInt32LittleEndian(_header.AsSpan(5)), (int)length);
     }
 
     private bool Fill(byte[] buffer, bool allowEof)

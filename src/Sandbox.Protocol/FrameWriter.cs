@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 
 namespace Sandbox.Protocol;
@@ -7,40 +8,56 @@ public sealed class FrameWriter(Stream stream)
 {
     private readonly SemaphoreSlim _lock = new(1, 1);
 
-    public void Write(MessageType type, ReadOnlySpan<byte> payload)
+    public void Write(MessageType type, ReadOnlySpan<byte> payload) => Write(type, Frame.MainProcess, payload);
+
+    public void Write(MessageType type, uint process, ReadOnlySpan<byte> payload)
     {
-        if (payload.Length > Frame.MaxPayload)
-            throw new ArgumentException($"payload of {payload.Length} bytes exceeds the frame limit");
-        var buffer = Build(type, payload);
-        _lock.Wait();
+        int size = Check(payload.Length);
+        var buffer = ArrayPool<byte>.Shared.Rent(size);
         try
         {
-            stream.Write(buffer);
-            stream.Flush();
+            Build(buffer, type, process, payload);
+            _lock.Wait();
+            try
+            {
+                stream.Write(buffer, 0, size);
+                stream.Flush();
+            }
+            finally { _lock.Release(); }
         }
-        finally { _lock.Release(); }
+        finally { ArrayPool<byte>.Shared.Return(buffer); }
     }
 
-    public async ValueTask WriteAsync(MessageType type, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken = default)
+    public ValueTask WriteAsync(MessageType type, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken = default) =>
+        WriteAsync(type, Frame.MainProcess, payload, cancellationToken);
+
+    public async ValueTask WriteAsync(MessageType type, uint process, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken = default)
     {
-        if (payload.Length > Frame.MaxPayload)
-            throw new ArgumentException($"payload of {payload.Length} bytes exceeds the frame limit");
-        var buffer = Build(type, payload.Span);
-        await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        int size = Check(payload.Length);
+        var buffer = ArrayPool<byte>.Shared.Rent(size);
         try
         {
-            await stream.WriteAsync(buffer, cancellationToken).ConfigureAwait(false);
-            await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+            Build(buffer, type, process, payload.Span);
+            await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await stream.WriteAsync(buffer.AsMemory(0, size), cancellationToken).ConfigureAwait(false);
+                await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+            }
+            finally { _lock.Release(); }
         }
-        finally { _lock.Release(); }
+        finally { ArrayPool<byte>.Shared.Return(buffer); }
     }
 
-    private static byte[] Build(MessageType type, ReadOnlySpan<byte> payload)
+    private static int Check(int length) => length <= Frame.MaxPayload
+        ? Frame.HeaderSize + length
+        : throw new ArgumentException($"payload of {length} bytes exceeds the frame limit");
+
+    private static void Build(byte[] buffer, MessageType type, uint process, ReadOnlySpan<byte> payload)
     {
-        var buffer = new byte[Frame.HeaderSize + payload.Length];
         buffer[0] = (byte)type;
         BinaryPrimitives.WriteUInt32LittleEndian(buffer.AsSpan(1), (uint)payload.Length);
+        BinaryPrimitives.WriteUInt32LittleEndian(buffer.AsSpan(5), process);
         payload.CopyTo(buffer.AsSpan(Frame.HeaderSize));
-        return buffer;
     }
 }

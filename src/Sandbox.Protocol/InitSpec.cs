@@ -42,7 +42,16 @@ public sealed class InitSpec
     /// <summary>Entries for /etc/hosts beyond localhost and the hostname.</summary>
     public string[] ExtraHosts { get; set; } = [];
 
-    /// <summary>The workload's resource limits (setrlimit), the full table: init applies them to itself before the fork.</summary>
+    /// <summary>/etc/resolv.conf contents; null: the host's (shared network) or empty (private network).</summary>
+    public string? ResolvConf { get; set; }
+
+    /// <summary>Map the hostname to 127.0.1.1 in /etc/hosts; false when a network entry (in ExtraHosts) names it.</summary>
+    public bool HostnameOnLoopback { get; set; } = true;
+
+    /// <summary>Guest only: the virtio-net NIC to configure (bridge networks); null means loopback only.</summary>
+    public GuestInterface? Interface { get; set; }
+
+    /// <summary>The workload's resource limits (setrlimit), the full table, applied in the workload's child before exec.</summary>
     public Rlimit[] Rlimits { get; set; } = [];
 
     /// <summary>Guest only: the cgroup v2 limits of the workload's group in the guest (a container's are the host's job).</summary>
@@ -71,6 +80,18 @@ public sealed class GuestLimits
     public long? CpuQuotaUs { get; set; }
     public long CpuPeriodUs { get; set; } = 100_000;
     public long? PidsMax { get; set; }
+}
+
+/// <summary>A guest NIC's settings, from the host's IPAM (see docs/network.md).</summary>
+public sealed class GuestInterface
+{
+    /// <summary>The NIC is found by this MAC (the domain XML gives the device the same one).</summary>
+    public string Mac { get; set; } = "";
+    public string Address { get; set; } = "";
+    public int PrefixLength { get; set; }
+    /// <summary>Default route; null on an internal network.</summary>
+    public string? Gateway { get; set; }
+    public int Mtu { get; set; } = 1500;
 }
 
 /// <summary>A bind mount from outside the rootfs to a path inside it.</summary>

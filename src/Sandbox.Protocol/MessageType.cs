@@ -1,36 +1,47 @@
 namespace Sandbox.Protocol;
 
 /// <summary>
-/// Frame types of the host ↔ sandbox-init protocol. A frame is: type (1 byte), payload length (u32 little endian),
-/// payload. The same protocol runs over a socketpair (container) and a virtio-serial port (micro-VM).
+/// Frame types of the host ↔ sandbox-init protocol (version <see cref="ProtocolVersion.Current"/>; see
+/// <see cref="Frame"/> for the layout). The same protocol runs over a socketpair (container) and a virtio-serial port
+/// (micro-VM). Frames about a process carry its id in the header (0: the main workload).
 /// </summary>
 public enum MessageType : byte
 {
     // host → init
-    /// <summary>Payload: <see cref="InitSpec"/> as UTF-8 JSON. Sent once, first.</summary>
+    /// <summary>Payload: u32 host protocol version, then <see cref="InitSpec"/> as UTF-8 JSON. Sent once, first; process 0.</summary>
     Start = 1,
-    /// <summary>Payload: bytes for the workload's stdin.</summary>
+    /// <summary>Payload: bytes for the process's stdin.</summary>
     Stdin = 2,
-    /// <summary>No payload: the workload's stdin reached end of file.</summary>
+    /// <summary>No payload: the process's stdin reached end of file.</summary>
     StdinClose = 3,
-    /// <summary>Payload: i32 signal number to deliver to the workload.</summary>
+    /// <summary>Payload: i32 signal number to deliver to the process.</summary>
     Signal = 4,
-    /// <summary>Payload: u16 rows, u16 columns of the workload's terminal.</summary>
+    /// <summary>Payload: u16 rows, u16 columns of the process's terminal.</summary>
     Resize = 5,
+    /// <summary>Payload: <see cref="ExecRequest"/>: start a new process with the header's (fresh, non-zero) id.</summary>
+    Exec = 6,
+    /// <summary>No payload: asks init for a <see cref="Stats"/> frame.</summary>
+    StatsRequest = 7,
+    /// <summary>Payload: the new /etc/hosts (UTF-8): members of the sandbox's network came or went.</summary>
+    Hosts = 8,
 
     // init → host
-    /// <summary>Payload: i64 init's CLOCK_MONOTONIC now (ns), so the host can align init's marks to its own clock.</summary>
+    /// <summary>Payload: u32 init's protocol version, i64 init's CLOCK_MONOTONIC now (ns), so the host can align marks.</summary>
     Hello = 64,
-    /// <summary>Payload: u8 <see cref="MarkKind"/>, i64 CLOCK_MONOTONIC (ns) of init's clock.</summary>
+    /// <summary>Payload: u8 <see cref="MarkKind"/>, i64 CLOCK_MONOTONIC (ns) of init's clock. Main workload only.</summary>
     Mark = 65,
-    /// <summary>Payload: bytes the workload wrote to stdout.</summary>
+    /// <summary>Payload: bytes the process wrote to stdout (a pty's output, with -t).</summary>
     Stdout = 66,
-    /// <summary>Payload: bytes the workload wrote to stderr.</summary>
+    /// <summary>Payload: bytes the process wrote to stderr.</summary>
     Stderr = 67,
-    /// <summary>Payload: <see cref="ExitMessage"/>. The last frame init sends for a workload.</summary>
+    /// <summary>Payload: <see cref="ExitMessage"/>. The last frame init sends for a process; process 0's is init's last.</summary>
     Exited = 68,
-    /// <summary>Payload: <see cref="ErrorMessage"/>: init could not start the workload.</summary>
+    /// <summary>Payload: <see cref="ErrorMessage"/>: init could not start the process (or, for process 0, the sandbox).</summary>
     Error = 69,
+    /// <summary>Payload: i32 the exec'd process's pid in the sandbox, i64 CLOCK_MONOTONIC of its execve. Exec only.</summary>
+    Started = 70,
+    /// <summary>Payload: <see cref="StatsMessage"/>, the answer to <see cref="StatsRequest"/>.</summary>
+    Stats = 71,
 }
 
 /// <summary>The moments init reports.</summary>

@@ -77,7 +77,7 @@ public sealed class CleanupTests(ContainerFixture fx) : IClassFixture<ContainerF
 
     /// <summary>The `sandbox` CLI killed with SIGKILL: init ends the sandbox, the next run reaps the rest.</summary>
     [Fact]
-    public async Task ACliKilledWithSigkillIsReapedByTheNextRun()
+    public async Task ACliKilledWithSigkillIsReapedByTheNextCommand()
     {
         var cli = CliPath();
         var psi = new ProcessStartInfo(cli, ["run", "--rm", "busybox", "sleep", "100"]) { RedirectStandardError = true };
@@ -105,9 +105,17 @@ public sealed class CleanupTests(ContainerFixture fx) : IClassFixture<ContainerF
         while (procs.Any(p => File.ReadAllText(p).Trim().Length > 0) && DateTime.UtcNow < until) await Task.Delay(20);
         Assert.All(procs, p => Assert.Equal("", File.ReadAllText(p).Trim()));
 
-        var r = await fx.RunAsync("true");
-        Assert.Equal(0, r.Status.Code);
-        AssertNothingLeft([id!, r.Sandbox.Id], []);
+        // The next lifecycle command reaps it: a --rm run whose owner (the CLI) died is removed whole.
+        var ps = new ProcessStartInfo(cli, ["ps", "-a", "-q"]) { RedirectStandardOutput = true };
+        ps.Environment["SANDBOX_ROOT"] = fx.Root;
+        using (var next = Process.Start(ps)!)
+        {
+            var listed = await next.StandardOutput.ReadToEndAsync();
+            await next.WaitForExitAsync();
+            Assert.Equal(0, next.ExitCode);
+            Assert.DoesNotContain(id!, listed);
+        }
+        AssertNothingLeft([id!], []);
     }
 
     internal static string CliPath()

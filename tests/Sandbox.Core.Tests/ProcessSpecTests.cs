@@ -77,4 +77,27 @@ public class ProcessSpecTests
             ProcessSpec.Resolve(Image, new SandboxSpec { Image = "x", Env = ["=oops"] }));
         Assert.Equal(SandboxFailure.InvalidSpec, e.Reason);
     }
+
+    [Fact]
+    public void ExecTakesTheSandboxUserDirAndEnvWithItsOwnOnTop()
+    {
+        var sandbox = ProcessSpec.Resolve(Image, new SandboxSpec { Image = "x", Env = ["B=run", "C=run"], User = "runuser" });
+        var exec = sandbox.ForExec(new ExecSpec { Args = ["id"], Env = ["C=exec", "D=exec"] });
+        Assert.Equal(["id"], exec.Argv);
+        Assert.Equal(["PATH=/image/bin", "A=image", "B=run", "C=exec", "D=exec"], exec.Env);
+        Assert.Equal("/srv", exec.WorkingDir);
+        Assert.Equal("runuser", exec.User);
+
+        var other = sandbox.ForExec(new ExecSpec { Args = ["pwd"], User = "1:2", WorkingDir = "/tmp" });
+        Assert.Equal(("1:2", "/tmp"), (other.User, other.WorkingDir));
+    }
+
+    [Fact]
+    public void ExecRefusesNoCommandARelativeDirAndABadEnvEntry()
+    {
+        var sandbox = ProcessSpec.Resolve(Image, new SandboxSpec { Image = "x" });
+        Assert.Equal(SandboxFailure.InvalidSpec, Assert.Throws<SandboxException>(() => sandbox.ForExec(new ExecSpec { Args = [] })).Reason);
+        Assert.Throws<SandboxException>(() => sandbox.ForExec(new ExecSpec { Args = ["x"], WorkingDir = "tmp" }));
+        Assert.Throws<SandboxException>(() => sandbox.ForExec(new ExecSpec { Args = ["x"], Env = ["=v"] }));
+    }
 }

@@ -13,7 +13,7 @@ public sealed class MicroVmRuntimeTests(VmFixture vm)
         var r = await vm.RunAsync(VmFixture.Busybox("echo", "hello from the guest"));
         Assert.Equal(ExitStatus.Exited(0), r.Status);
         Assert.Equal("hello from the guest\n", r.Stdout);
-        Assert.Contains(r.Sandbox.Accelerator, new[] { "tcg", "kvm" });
+        Assert.Contains(r.Sandbox.Accelerator, new[] { Accelerator.Tcg, Accelerator.Kvm });
         var t = r.Sandbox.Timings;
         Assert.True(t.Requested < t.Created && t.Created < t.InitStarted && t.InitStarted < t.WorkloadStarted
             && t.WorkloadStarted < t.WorkloadExited && t.WorkloadExited <= t.Destroyed,
@@ -153,7 +153,7 @@ public sealed class MicroVmRuntimeTests(VmFixture vm)
     }
 
     private string[] RunDirs() =>
-        Directory.Exists(VmRunDirectory.Parent(vm.Paths)) ? Directory.GetFileSystemEntries(VmRunDirectory.Parent(vm.Paths)).Order().ToArray() : [];
+        Directory.Exists(vm.Paths.Run) ? Directory.GetFileSystemEntries(vm.Paths.Run).Order().ToArray() : [];
 
     private static string[] LibvirtLogs() =>
         Directory.Exists("/var/log/libvirt/qemu")

@@ -39,7 +39,9 @@ public class FrameTests
             TtyRows = 24,
             TtyColumns = 80,
         };
-        var back = Payload.ReadSpec(Payload.Spec(spec));
+        var payload = Payload.Start(spec);
+        Assert.Equal(ProtocolVersion.Current, Payload.ReadStartVersion(payload));
+        var back = Payload.ReadStart(payload);
         Assert.Equal(InitMode.Guest, back.Mode);
         Assert.Equal(spec.Argv, back.Argv);
         Assert.Equal("1000:1000", back.User);
@@ -61,7 +63,7 @@ public class FrameTests
     [Fact]
     public void OversizedFrameIsRefusedBeforeAllocating()
     {
-        var ms = new MemoryStream([(byte)MessageType.Stdout, 0xff, 0xff, 0xff, 0x7f]);
+        var ms = new MemoryStream([(byte)MessageType.Stdout, 0xff, 0xff, 0xff, 0x7f, 0, 0, 0, 0]);
         var e = Assert.Throws<ProtocolException>(() => new FrameReader(ms).Read());
         Assert.Contains("limit", e.Message);
     }
@@ -69,7 +71,7 @@ public class FrameTests
     [Fact]
     public void TruncatedFrameIsAnError()
     {
-        var ms = new MemoryStream([(byte)MessageType.Stdout, 10, 0, 0, 0, 1, 2]);
+        var ms = new MemoryStream([(byte)MessageType.Stdout, 10, 0, 0, 0, 1, 0, 0, 0, 1, 2]);
         Assert.Throws<ProtocolException>(() => new FrameReader(ms).Read());
         var half = new MemoryStream([(byte)MessageType.Stdout, 10]);
         Assert.Throws<ProtocolException>(() => new FrameReader(half).Read());
@@ -86,4 +88,56 @@ public class FrameTests
     [Fact]
     public void WriterRefusesOversizedPayload() =>
         Assert.Throws<ArgumentException>(() => new FrameWriter(new MemoryStream()).Write(MessageType.Stdout, new byte[Frame.MaxPayload + 1]));
+
+    [Fact]
+    public void ProcessIdsTravelInTheHeader()
+    {
+        var ms = new MemoryStream();
+        var w = new FrameWriter(ms);
+        w.Write(MessageType.Stdout, 7, "x"u8);
+        w.Write(MessageType.Stderr, "y"u8);
+        Assert.Equal(2 * (Frame.HeaderSize + 1), (int)ms.Length);
+        ms.Position = 0;
+        var r = new FrameReader(ms);
+        var first = r.Read()!.Value;
+        var second = r.Read()!.Value;
+        Assert.Equal(7u, first.Process);
+        Assert.Equal(Frame.MainProcess, second.Process);
+        Assert.Equal(MessageType.Stderr, second.Type);
+    }
+
+    [Fact]
+    public void HelloCarriesTheVersionAndAVersionOneHelloIsRecognised()
+    {
+        Assert.Equal((ProtocolVersion.Current, 1234L), Payload.ReadHello(Payload.Hello(1234)));
+        // A version-1 init's Hello: the i64 clock only.
+        Assert.Equal((1u, 99L), Payload.ReadHello(Payload.Int64(99)));
+        Assert.Contains("v2", Payload.VersionMismatch(2, 1));
+        Assert.Contains("v1", Payload.VersionMismatch(2, 1));
+    }
+
+    [Fact]
+    public void ExecRequestRoundTripsAndRejectsLies()
+    {
+        var req = new ExecRequest(["sh", "-c", "echo ü"], ["A=1", "PATH=/bin"], "/tmp", "nobody:5", Tty: true, Interactive: false, 24, 80);
+        var back = ExecRequest.Decode(req.Encode());
+        Assert.Equal(req.Argv, back.Argv);
+        Assert.Equal(req.Env, back.Env);
+        Assert.Equal(("/tmp", "nobody:5", true, false, (ushort)24, (ushort)80),
+            (back.WorkingDir, back.User, back.Tty, back.Interactive, back.TtyRows, back.TtyColumns));
+        var bytes = req.Encode();
+        Assert.Throws<ProtocolException>(() => ExecRequest.Decode(bytes.AsSpan(0, bytes.Length - 3)));
+        var lying = (byte[])bytes.Clone();
+        lying[5] = 0xff; lying[6] = 0xff; lying[7] = 0xff; lying[8] = 0x7f; // the user string claims 2 GiB
+        Assert.Throws<ProtocolException>(() => ExecRequest.Decode(lying));
+        var empty = new ExecRequest([], [], "/", "0", false, false, 0, 0).Encode();
+        Assert.Throws<ProtocolException>(() => ExecRequest.Decode(empty));
+    }
+
+    [Fact]
+    public void StatsAndStartedRoundTrip()
+    {
+        Assert.Equal(new StatsMessage(5 << 20, 128 << 20), StatsMessage.Decode(new StatsMessage(5 << 20, 128 << 20).Encode()));
+        Assert.Equal((42, 7L), Payload.ReadStarted(Payload.Started(42, 7)));
+    }
 }

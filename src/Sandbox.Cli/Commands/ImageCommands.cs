@@ -19,7 +19,7 @@ public static class ImageCommands
 
     public static Task<int> ExecuteAsync(GlobalOptions global, string[] args, CancellationToken ct)
     {
-        if (args.Length == 0) throw new UsageException("usage: sandbox image import|inspect|rm|ls ...");
+        if (args.Length == 0) throw new UsageException("usage: sandbox image import|inspect|rm|ls|tag|save ...");
         var rest = args[1..];
         return args[0] switch
         {
@@ -27,7 +27,9 @@ public static class ImageCommands
             "ls" or "list" => ListCoreAsync(global, ParsedArgs.Parse(rest, ListOptions, stopAtPositional: false), "image ls", ct),
             "inspect" => InspectAsync(global, rest, ct),
             "rm" or "remove" => RemoveAsync(global, rest, ct),
-            _ => throw new UsageException($"unknown image command '{args[0]}' (import, inspect, rm, ls)"),
+            "tag" => ImageTagSaveCommands.TagAsync(global, rest, ct),
+            "save" => ImageTagSaveCommands.SaveAsync(global, rest, ct),
+            _ => throw new UsageException($"unknown image command '{args[0]}' (import, inspect, rm, ls, tag, save)"),
         };
     }
 

@@ -33,7 +33,7 @@ public static class InfoCommand
                       $"QEMU {MicroVm.MicroVmHostStatus.FormatVersion(vm.QemuVersion)})");
         sb.AppendLine(vm.Kvm switch
         {
-            { Accelerator: MicroVm.Accelerator.Kvm } k => $"KVM:           boots a guest: micro-VMs use KVM ({k.Reason}{(k.Cached ? ", cached" : "")})",
+            { Accelerator: Core.Accelerator.Kvm } k => $"KVM:           boots a guest: micro-VMs use KVM ({k.Reason}{(k.Cached ? ", cached" : "")})",
             { } k => $"KVM:           does not boot a guest: micro-VMs use TCG ({k.Reason}{(k.Cached ? ", cached" : "")})",
             null => $"KVM:           not probed: {vm.KvmError}",
         });

@@ -20,9 +20,12 @@ public static partial class RunCommand
         {
             Isolation.Container => Task.FromResult(new RuntimeLease(new Container.ContainerRuntime(
                 global.Paths, CreateImageProvider(global), global.LoggerFactory,
-                Container.ContainerRuntime.DefaultInitPath()))),
+                Container.ContainerRuntime.DefaultInitPath()) { Networks = CreateNetworks(global) })),
             _ => Task.FromResult(CreateMicroVmRuntime(global)),
         };
+
+    /// <summary>Bridge networks through the CNI plugins, shared by both backends.</summary>
+    public static ISandboxNetworks CreateNetworks(GlobalOptions global) => new Network.NetworkAttacher(global.Paths, global.LoggerFactory);
 
     /// <summary>
     /// The micro-VM backend: the guest kernel from SANDBOX_KERNEL or out/kernel/current beside this binary's out/bin,
@@ -33,7 +36,7 @@ public static partial class RunCommand
     {
         var guest = MicroVm.GuestArtifacts.Locate(AppContext.BaseDirectory);
         var runtime = new MicroVm.MicroVmRuntime(global.Paths, CreateImageProvider(global), global.LoggerFactory, global.LibvirtUri,
-            guest.KernelPath, guest.InitramfsPath);
+            guest.KernelPath, guest.InitramfsPath) { Networks = CreateNetworks(global) };
         return new RuntimeLease(runtime, runtime);
     }
 }

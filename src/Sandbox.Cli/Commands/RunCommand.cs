@@ -1,5 +1,7 @@
 using System.Runtime.InteropServices;
+using Microsoft.Extensions.Logging;
 using Sandbox.Core;
+using Sandbox.Lifecycle;
 
 namespace Sandbox.Cli;
 
@@ -10,6 +12,7 @@ public static partial class RunCommand
     [
         new(false, "--vm"),
         new(false, "--rm"),
+        new(false, "--detach", "-d"),
         new(true, "--name"),
         new(true, "--env", "-e"),
         new(true, "--env-file"),
@@ -27,9 +30,16 @@ public static partial class RunCommand
         new(false, "--read-only"),
         new(false, "--privileged"),
         new(true, "--network", "--net"),
+        new(true, "--publish", "-p"),
+        new(false, "--publish-all", "-P"),
+        new(true, "--dns"),
+        new(true, "--add-host"),
+        new(true, "--ip"),
         new(false, "--userns"),
         new(false, "--timings"),
         new(false, "--timings-raw"),
+        new(true, "--pull"),
+        .. RegistryCommandOptions.Specs,
         new(false, "--help"),
     ];
 
@@ -37,7 +47,8 @@ public static partial class RunCommand
         Usage: sandbox run [OPTIONS] IMAGE [CMD...]
 
           --vm                 Run in a micro-VM (default: a Linux-namespace container)
-          --rm                 Remove the sandbox's writable layer when it exits
+          -d, --detach         Run in the background under its own owner process; print the id
+          --rm                 Remove the sandbox (state, log, writable layer) when it exits
           --name NAME          Name the sandbox
           -e, --env K=V        Set an environment variable (repeatable)
           --env-file FILE      Read K=V lines from FILE
@@ -54,11 +65,19 @@ public static partial class RunCommand
           --ulimit NAME=SOFT[:HARD]  Resource limit (repeatable; e.g. nofile=1024:4096, -1 for unlimited)
           --read-only          Mount the image's rootfs read-only
           --privileged         VM only: all capabilities, no seccomp, /sys writable (e.g. to run containers inside)
-          --network none|host  Network (default none: loopback only)
+          --network none|host|NAME  Network (default none: loopback only); NAME: a bridge network
+                               (sandbox0 is made on first use); host is container-only
+          -p, --publish [IP:]HOSTPORT:PORT[/tcp|udp]  Publish a port (repeatable)
+          -P, --publish-all    Publish every port the image exposes on a free host port
+          --dns IP             Resolver for /etc/resolv.conf (repeatable)
+          --add-host NAME:IP   Add an /etc/hosts entry (repeatable)
+          --ip ADDRESS         Fixed address on the network
           --userns             Map root in the sandbox to an unprivileged host range
           --timings            Print when each phase was reached, to stderr
           --timings-raw        The same as one machine-readable line (monotonic ns), for harnesses
-        """;
+          --pull missing|always|never
+                               Pull the image from its registry: when it is not in the store (default), every time, or never
+        """ + RegistryCommandOptions.Usage;
 
     public static async Task<int> ExecuteAsync(GlobalOptions global, string[] args, CancellationToken ct)
     {
@@ -70,10 +89,47 @@ public static partial class RunCommand
         }
         var spec = BuildSpec(parsed);
         SandboxSpecValidator.Validate(spec);
+        await PullPolicy.ApplyAsync(global, parsed, spec.Image, ct).ConfigureAwait(false);
+        if (parsed.Has("--detach")) return await RunDetachedAsync(global, spec, ct).ConfigureAwait(false);
 
         await using var runtime = await CreateRuntimeAsync(global, spec.Isolation, ct).ConfigureAwait(false);
         var timings = parsed.Has("--timings-raw") ? TimingsOutput.Raw : parsed.Has("--timings") ? TimingsOutput.Human : TimingsOutput.None;
-        return await RunAsync(runtime.Runtime, spec, timings, ct).ConfigureAwait(false);
+        var store = new SandboxStore(global.Paths);
+        var record = store.Create(spec, imageDigest: null);
+        SandboxOwner owner;
+        try
+        {
+            owner = await SandboxOwner.StartAsync(store, record, runtime.Runtime, SandboxStdio.Inherit,
+                global.LoggerFactory.CreateLogger("Sandbox.Owner"), ct).ConfigureAwait(false);
+        }
+        catch
+        {
+            // A run that never started leaves nothing: no state, no name (docker would keep a Created container).
+            if (store.Load(record.Id) is SandboxRecord left && left.Status != SandboxStatus.Running) store.Delete(left);
+            throw;
+        }
+        await using (owner)
+            return await RunAsync(owner, spec, timings, ct).ConfigureAwait(false);
+    }
+
+    /// <summary><c>run -d</c>: create, start under a detached owner, print the id once the workload runs.</summary>
+    private static async Task<int> RunDetachedAsync(GlobalOptions global, SandboxSpec spec, CancellationToken ct)
+    {
+        if (spec.Tty && !spec.Interactive) { /* docker allows -dt: the log gets the pty's output */ }
+        var context = await LifecycleContext.OpenAsync(global, ct).ConfigureAwait(false);
+        var record = await context.Lifecycle.CreateAsync(spec, ct).ConfigureAwait(false);
+        try
+        {
+            await context.StartDetachedAsync(record, ct).ConfigureAwait(false);
+        }
+        catch
+        {
+            if (context.Store.Load(record.Id) is SandboxRecord left && left.Status != SandboxStatus.Running && !SandboxDirectory.IsOwned(context.Store.DirOf(left.Id)))
+                context.Store.Delete(left);
+            throw;
+        }
+        Console.Out.WriteLine(record.Id);
+        return 0;
     }
 
     public static SandboxSpec BuildSpec(ParsedArgs parsed)
@@ -85,12 +141,25 @@ public static partial class RunCommand
         foreach (var file in parsed.Values("--env-file")) env.AddRange(ReadEnvFile(file));
         foreach (var e in parsed.Values("--env")) env.Add(ExpandEnv(e));
 
-        var network = parsed.Value("--network") switch
+        var networkName = parsed.Value("--network");
+        var network = networkName switch
         {
             null or "none" => NetworkMode.None,
             "host" => NetworkMode.Host,
-            var other => throw new UsageException($"unsupported network '{other}' (use none or host)"),
+            "" => throw new UsageException("--network needs a value: none, host or a network's name"),
+            _ => NetworkMode.Bridge,
         };
+        if (network == NetworkMode.Host && parsed.Has("--vm"))
+            throw new UsageException("--network host is container-only: a micro-VM has its own kernel and network stack (use a bridge network, e.g. --network sandbox0)");
+
+        IReadOnlyList<PortMapping> ports;
+        IReadOnlyList<HostEntry> extraHosts;
+        try
+        {
+            ports = parsed.Values("--publish").Select(PortMapping.Parse).ToArray();
+            extraHosts = parsed.Values("--add-host").Select(HostEntry.Parse).ToArray();
+        }
+        catch (ArgumentException e) { throw new UsageException(e.Message); }
 
         IReadOnlyList<VolumeMount> volumes;
         try { volumes = parsed.Values("--volume").Select(VolumeMount.Parse).ToArray(); }
@@ -110,6 +179,12 @@ public static partial class RunCommand
             Interactive = parsed.Has("--interactive"),
             Volumes = volumes,
             Network = network,
+            NetworkName = network == NetworkMode.Bridge ? networkName : null,
+            Ports = ports,
+            PublishAll = parsed.Has("--publish-all"),
+            Dns = parsed.Values("--dns"),
+            ExtraHosts = extraHosts,
+            IpAddress = parsed.Value("--ip"),
             ReadOnlyRootfs = parsed.Has("--read-only"),
             Privileged = parsed.Has("--privileged"),
             Remove = parsed.Has("--rm"),
@@ -151,9 +226,9 @@ public static partial class RunCommand
 
     private enum TimingsOutput { None, Human, Raw }
 
-    private static async Task<int> RunAsync(ISandboxRuntime runtime, SandboxSpec spec, TimingsOutput timings, CancellationToken ct)
+    private static async Task<int> RunAsync(SandboxOwner owner, SandboxSpec spec, TimingsOutput timings, CancellationToken ct)
     {
-        await using var sandbox = await runtime.StartAsync(spec, SandboxStdio.Inherit, ct).ConfigureAwait(false);
+        var sandbox = owner.Sandbox;
 
         // Ctrl-C, SIGTERM and SIGHUP go to the workload; the run ends when the workload does.
         var registrations = new List<PosixSignalRegistration>();
@@ -173,13 +248,15 @@ public static partial class RunCommand
             }));
         try
         {
-            var status = await sandbox.WaitAsync(ct).ConfigureAwait(false);
+            var exit = await owner.RunToExitAsync(ct).ConfigureAwait(false);
+            // A failure after the start (init died) is reported as such.
+            var status = exit ?? await sandbox.WaitAsync(ct).ConfigureAwait(false);
             if (status.OomKilled)
                 Console.Error.WriteLine($"sandbox: {sandbox.Id}: workload killed: out of memory" +
                     (spec.Limits.MemoryBytes is long limit ? $" (limit {limit} bytes)" : ""));
-            await sandbox.DisposeAsync().ConfigureAwait(false);
+            await owner.DisposeAsync().ConfigureAwait(false);
             if (timings == TimingsOutput.Human) PrintTimings(sandbox);
-            if (timings == TimingsOutput.Raw) Console.Error.WriteLine(sandbox.Timings.ToRawLine(sandbox.Accelerator));
+            if (timings == TimingsOutput.Raw) Console.Error.WriteLine(sandbox.Timings.ToRawLine(sandbox.Accelerator.ToShortName()));
             return status.ShellCode;
         }
         finally
@@ -193,7 +270,7 @@ public static partial class RunCommand
         var line = string.Join("  ", sandbox.Timings.Phases()
             .Where(p => p.Milliseconds is not null)
             .Select(p => $"{p.Name} {p.Milliseconds:0.0}ms"));
-        var accel = sandbox.Accelerator is string a ? $" [{a}]" : "";
+        var accel = sandbox.Accelerator.ToShortName() is string a ? $" [{a}]" : "";
         Console.Error.WriteLine($"timings ({sandbox.Isolation.ToString().ToLowerInvariant()}{accel}): {line}");
     }
 }

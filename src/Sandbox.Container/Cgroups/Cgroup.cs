@@ -31,6 +31,9 @@ public abstract class Cgroup
 
     public abstract TimeSpan CpuUsage();
 
+    /// <summary>Freezes (or thaws) every task of the group; returns once the kernel reports them frozen.</summary>
+    public abstract Task FreezeAsync(bool frozen, CancellationToken cancellationToken = default);
+
     /// <summary>Kills every process left in the group, waits until it is empty and removes it.</summary>
     public abstract Task DestroyAsync(CancellationToken cancellationToken = default);
 

@@ -8,7 +8,7 @@ public sealed partial class CgroupV1(string id) : Cgroup
     public override string Id => id;
 
     /// <summary>The group's directories, one per distinct hierarchy (cpu and cpuacct are often co-mounted).</summary>
-    public override IEnumerable<string> Paths() => Directories();
+    public override IEnumerable<string> Paths() => Directories().Concat(FreezerDirectory());
 
     private IEnumerable<string> Directories() =>
         Controllers.Select(c => HierarchyRoot(c)).Where(r => r is not null).Distinct().Select(r => Path.Combine(r!, Parent, id));
@@ -45,13 +45,20 @@ public sealed partial class CgroupV1(string id) : Cgroup
         foreach (var dir in Directories()) Write(Path.Combine(dir, "cgroup.procs"), pid.ToString());
     }
 
-    public override Task DestroyAsync(CancellationToken cancellationToken = default) =>
-        Task.WhenAll(Directories().Select(d => EmptyAndRemoveAsync(d, cancellationToken)));
+    public override Task DestroyAsync(CancellationToken cancellationToken = default)
+    {
+        foreach (var freezer in FreezerDirectory())
+        {
+            // Frozen tasks cannot die: thaw before killing.
+            try { File.WriteAllText(Path.Combine(freezer, "freezer.state"), "THAWED"); } catch (IOException) { }
+        }
+        return Task.WhenAll(Directories().Concat(FreezerDirectory()).Select(d => EmptyAndRemoveAsync(d, cancellationToken)));
+    }
 
     internal static new IEnumerable<string> ExistingIds()
     {
         var ids = new HashSet<string>();
-        foreach (var c in Controllers)
+        foreach (var c in Controllers.Append("freezer"))
         {
             var root = HierarchyRoot(c);
             if (root is null || !Directory.Exists(Path.Combine(root, Parent))) continue;

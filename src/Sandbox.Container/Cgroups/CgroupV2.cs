@@ -106,8 +106,26 @@ public sealed partial class CgroupV2 : Cgroup
 
     public override void AddProcess(int pid) => Write(Path.Combine(_dir, "cgroup.procs"), pid.ToString());
 
+    public override async Task FreezeAsync(bool frozen, CancellationToken cancellationToken = default)
+    {
+        Write(Path.Combine(_dir, "cgroup.freeze"), frozen ? "1" : "0");
+        // cgroup.events says "frozen 1" once every task stopped (a task in a syscall may take a moment).
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (ReadKeyed(Path.Combine(_dir, "cgroup.events"), "frozen") != (frozen ? 1 : 0))
+        {
+            if (DateTime.UtcNow > deadline)
+                throw new Core.SandboxException(Core.SandboxFailure.Cgroups, $"cgroup {_dir} did not {(frozen ? "freeze" : "thaw")} within 10 s");
+            await Task.Delay(2, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     public override async Task DestroyAsync(CancellationToken cancellationToken = default)
     {
+        // A frozen group's tasks cannot die; thaw it first.
+        if (File.Exists(Path.Combine(_dir, "cgroup.freeze")))
+        {
+            try { File.WriteAllText(Path.Combine(_dir, "cgroup.freeze"), "0"); } catch (IOException) { }
+        }
         var kill = Path.Combine(_dir, "cgroup.kill");
         if (File.Exists(kill))
         {

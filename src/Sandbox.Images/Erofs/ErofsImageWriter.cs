@@ -32,7 +32,7 @@ public static class ErofsImageWriter
         bool created = false;
         try
         {
-            using var rootFd = SourceTreeInterop.OpenRoot(rootfsDirectory);
+            using var rootFd = ErofsSourceTree.OpenRoot(rootfsDirectory);
             var tree = await Task.Run(() => ErofsSourceTree.Read(rootFd, rootfsDirectory, cancellationToken), cancellationToken)
                 .ConfigureAwait(false);
             var (buildTime, buildTimeNsec) = ChooseBuildTime(tree, options);
@@ -276,11 +276,11 @@ public static class ErofsImageWriter
     private static SourceFile OpenSourceFile(SafeFd rootFd, ErofsInode inode)
     {
         string subject = Encoding.UTF8.GetString(inode.RelativePath!);
-        var fd = SourceTreeInterop.OpenBeneath(rootFd, inode.RelativePath!, SourceTreeInterop.O_RDONLY);
+        var fd = ErofsSourceTree.OpenBeneath(rootFd, inode.RelativePath!, OpenFlags.ReadOnly);
         try
         {
-            var st = SourceTreeInterop.Stat(fd, subject);
-            if (st.Ino != inode.SourceIno || st.Size != inode.FileSize || (st.Mode & ErofsFormat.S_IFMT) != ErofsFormat.S_IFREG)
+            var st = Statx.Get(fd, subject);
+            if (st.Inode != inode.SourceIno || st.Size != inode.FileSize || (st.Mode & ErofsFormat.S_IFMT) != ErofsFormat.S_IFREG)
                 throw new SandboxException(SandboxFailure.Image, $"erofs: {subject} changed while its image was being written");
             return new SourceFile(fd, new SafeFileHandle(fd.DangerousGetHandle(), ownsHandle: false));
         }

@@ -22,6 +22,8 @@ public sealed class OciRunConfig
     [JsonPropertyName("Cmd")] public List<string>? Cmd { get; set; }
     [JsonPropertyName("WorkingDir")] public string? WorkingDir { get; set; }
     [JsonPropertyName("Labels")] public Dictionary<string, string>? Labels { get; set; }
+    /// <summary><c>{"80/tcp": {}}</c>: the ports <c>-P</c> publishes.</summary>
+    [JsonPropertyName("ExposedPorts")] public Dictionary<string, System.Text.Json.JsonElement>? ExposedPorts { get; set; }
 }
 
 /// <summary>The <c>rootfs</c> object: the uncompressed digests of the layers, in order.</summary>

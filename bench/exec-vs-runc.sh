@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# `sandbox exec ID true` into a running detached container against `runc exec` into a running runc container of the
+# very same rootfs, with hyperfine; and, with --vm, `sandbox exec` into a running micro-VM. Also `run -d` (returns
+# once the workload is exec'd) beside a foreground `run --rm true`.
+# Usage: bench/exec-vs-runc.sh [RUNS] [--vm]   (results in bench/out/exec-vs-runc.*)
+set -euo pipefail
+source "$(dirname "$(readlink -f "$0")")/../scripts/lib.sh"
+runs=${1:-30}
+vm=${2:-}
+"$REPO_ROOT/scripts/build.sh"
+command -v hyperfine >/dev/null || die "hyperfine is not installed"
+command -v runc >/dev/null || die "runc is not installed"
+
+export SANDBOX_ROOT=${SANDBOX_ROOT:-$REPO_ROOT/out/bench-root}
+sandbox="$OUT/bin/sandbox"
+"$sandbox" run --rm busybox true
+rootfs=$("$sandbox" image inspect busybox | sed -n 's/^ *"rootfs": *"\(.*\)",\{0,1\}$/\1/p' | head -1)
+[ -d "$rootfs" ] || rootfs=$(find "$SANDBOX_ROOT/images" -maxdepth 4 -type d -name rootfs | head -1)
+[ -d "$rootfs/bin" ] || die "cannot find the busybox rootfs under $SANDBOX_ROOT"
+
+bundle="$OUT/bench-runc-exec-bundle"
+rm -rf "$bundle" && mkdir -p "$bundle"
+(cd "$bundle" && runc spec)
+python3 - "$bundle/config.json" "$rootfs" <<'PY'
+import json, sys
+path, rootfs = sys.argv[1], sys.argv[2]
+c = json.load(open(path))
+c["root"] = {"path": rootfs, "readonly": True}
+c["process"]["args"] = ["/bin/sleep", "1000000"]
+c["process"]["terminal"] = False
+json.dump(c, open(path, "w"), indent=2)
+PY
+runc_id="bench-exec-$$"
+id=$("$sandbox" run -d busybox sleep 1000000)
+vmid=""
+cleanup() {
+  "$sandbox" rm -f "$id" ${vmid:+"$vmid"} >/dev/null 2>&1 || true
+  runc kill "$runc_id" KILL >/dev/null 2>&1 || true; sleep 0.2; runc delete -f "$runc_id" >/dev/null 2>&1 || true
+  rmdir /sys/fs/cgroup/*/"$runc_id" 2>/dev/null || true
+}
+trap cleanup EXIT
+runc run -d --bundle "$bundle" "$runc_id" </dev/null >/dev/null 2>&1
+extra=()
+if [ "$vm" = "--vm" ]; then
+  vmid=$("$sandbox" run -d --vm busybox sleep 1000000)
+  extra=(-n "sandbox exec VM true (TCG)" "$sandbox exec $vmid true")
+fi
+mkdir -p "$REPO_ROOT/bench/out"
+hyperfine --warmup 3 --runs "$runs" -N \
+  --export-json "$REPO_ROOT/bench/out/exec-vs-runc.json" --export-markdown "$REPO_ROOT/bench/out/exec-vs-runc.md" \
+  -n "sandbox exec ID true" "$sandbox exec $id true" \
+  -n "runc exec ID true" "runc exec $runc_id /bin/true" \
+  "${extra[@]}" \
+  -n "sandbox run -d --rm true (returns at workload exec)" "$sandbox run -d --rm busybox true" \
+  -n "sandbox run --rm true (foreground)" "$sandbox run --rm busybox true"

@@ -1,0 +1,47 @@
+using Microsoft.Extensions.Logging;
+using Sandbox.Core;
+using Sandbox.Lifecycle;
+
+namespace Sandbox.Cli;
+
+/// <summary>
+/// The lifecycle as the CLI's commands use it: the store under <c>--root</c>, the reaper, the owner launcher. Every
+/// lifecycle command first reaps what dead owners left (the same moment for both backends), so <c>ps</c> tells the truth.
+/// </summary>
+public sealed class LifecycleContext
+{
+    private LifecycleContext(GlobalOptions global)
+    {
+        Global = global;
+        Store = new SandboxStore(global.Paths);
+        var log = global.LoggerFactory.CreateLogger("Sandbox.Lifecycle");
+        Reaper = new SandboxReaper(Store, global.LibvirtUri, log);
+        Lifecycle = new SandboxLifecycle(Store, Reaper, RunCommand.CreateImageProvider(global));
+    }
+
+    public GlobalOptions Global { get; }
+    public SandboxStore Store { get; }
+    public SandboxReaper Reaper { get; }
+    public SandboxLifecycle Lifecycle { get; }
+
+    public static async Task<LifecycleContext> OpenAsync(GlobalOptions global, CancellationToken ct)
+    {
+        var context = new LifecycleContext(global);
+        await context.Reaper.ReapAsync(prune: false, ct).ConfigureAwait(false);
+        return context;
+    }
+
+    /// <summary>Starts <paramref name="record"/> under a detached owner: this same binary in its hidden owner mode.</summary>
+    public Task StartDetachedAsync(SandboxRecord record, CancellationToken ct) =>
+        Lifecycle.StartDetachedAsync(record, new OwnerLauncher(OwnerLauncher.DefaultExecutable(), OwnerArgs()), ct);
+
+    private List<string> OwnerArgs()
+    {
+        var args = new List<string> { "--root", Global.Paths.Root, "--libvirt-uri", Global.LibvirtUri };
+        if (Global.Debug) args.Add("--debug");
+        return args;
+    }
+
+    /// <summary>Resolves each of <paramref name="ids"/>; every one must exist before anything is done (docker stops at the first unknown).</summary>
+    public SandboxRecord Resolve(string idOrName) => Store.Resolve(idOrName);
+}

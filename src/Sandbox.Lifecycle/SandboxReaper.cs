@@ -1,0 +1,134 @@
+using Microsoft.Extensions.Logging;
+using Sandbox.Container;
+using Sandbox.Core;
+using Sandbox.MicroVm;
+
+namespace Sandbox.Lifecycle;
+
+/// <summary>
+/// Makes <c>run/</c> tell the truth after a crash, the same way for both backends and at the same moments (at the start
+/// of every lifecycle command, and <c>sandbox prune</c>): a sandbox whose owner died (its owner lock is free, whatever
+/// the pid or the boot) is cleaned up (processes and cgroups, mounts, its domain, sockets) and recorded stopped with
+/// what is known of its exit; <c>--rm</c> ones are removed. Directories without a state (library sandboxes) whose
+/// owner died are removed, exited ones only by prune. Empty orphan cgroups and names of removed sandboxes go too.
+/// </summary>
+public sealed class SandboxReaper(SandboxStore store, string libvirtUri, ILogger log)
+{
+    private static readonly TimeSpan Grace = TimeSpan.FromMinutes(1);
+
+    /// <summary>Cleans up after dead owners; with <paramref name="prune"/> also removes every stopped sandbox.</summary>
+    public async Task<int> ReapAsync(bool prune, CancellationToken cancellationToken = default)
+    {
+        int removed = 0;
+        bool staleVm = false;
+        var run = store.Paths.Run;
+        if (Directory.Exists(run))
+        {
+            foreach (var dir in Directory.EnumerateFileSystemEntries(run))
+            {
+                var id = Path.GetFileName(dir);
+                if (id.StartsWith('.'))
+                {
+                    // Half-made state (.new-<id>) or a lock file of a crashed create.
+                    if (DateTime.UtcNow - File.GetLastWriteTimeUtc(dir) > Grace)
+                    {
+                        try
+                        {
+                            if (Directory.Exists(dir)) Directory.Delete(dir, true);
+                            else File.Delete(dir);
+                        }
+                        catch (IOException) { }
+                    }
+                    continue;
+                }
+                if (!Directory.Exists(dir) || SandboxDirectory.IsOwned(dir)) continue;
+                try
+                {
+                    var (r, vm) = await ReapOneAsync(id, prune, cancellationToken).ConfigureAwait(false);
+                    if (r) removed++;
+                    staleVm |= vm;
+                }
+                catch (Exception e) when (e is SandboxException or IOException or UnauthorizedAccessException)
+                {
+                    OwnerLog.ReapFailed(log, id, e.Message);
+                }
+            }
+        }
+        if (staleVm || prune) removed += ReapDomains();
+        removed += ContainerRuntime.RemoveOrphanCgroups(store.Paths);
+        store.RemoveDanglingNames();
+        return removed;
+    }
+
+    private async Task<(bool Removed, bool Vm)> ReapOneAsync(string id, bool prune, CancellationToken cancellationToken)
+    {
+        SandboxRecord? record;
+        try { record = store.Load(id); }
+        catch (SandboxException) { record = null; }
+        if (record is null)
+        {
+            // A library sandbox (no lifecycle state): crashed unless it marked itself exited.
+            bool exited = File.Exists(Path.Combine(store.DirOf(id), SandboxDirectory.ExitedName));
+            if (exited && !prune) return (false, false);
+            bool vm = File.Exists(Path.Combine(store.DirOf(id), "console.log"));
+            if (!exited) OwnerLog.Reaping(log, id, "no state");
+            await ContainerRuntime.RemoveLeftoversAsync(store.Paths, id, removeAll: true, cancellationToken).ConfigureAwait(false);
+            return (true, vm);
+        }
+        bool stale = record.Status is SandboxStatus.Running or SandboxStatus.Paused
+                     || (record.Status == SandboxStatus.Created && record.Owner is not null);
+        if (!stale && !(prune && record.Status is SandboxStatus.Stopped or SandboxStatus.Created)) return (false, false);
+
+        using var held = await TryLockAsync(id, cancellationToken).ConfigureAwait(false);
+        if (held is null || SandboxDirectory.IsOwned(store.DirOf(id))) return (false, false); // someone is acting on it
+        record = store.Load(id);
+        if (record is null) return (false, false);
+        stale = record.Status is SandboxStatus.Running or SandboxStatus.Paused
+                || (record.Status == SandboxStatus.Created && record.Owner is not null);
+        if (stale)
+        {
+            OwnerLog.Reaping(log, id, $"owner pid {record.Owner?.Pid}");
+            await RemoveLeftoversAsync(record, cancellationToken).ConfigureAwait(false);
+            if (record.Spec.Remove)
+            {
+                store.Delete(record);
+                return (true, record.Isolation == Isolation.Vm);
+            }
+            store.Save(record with
+            {
+                Status = SandboxStatus.Stopped,
+                Error = record.Error ?? (record.Status == SandboxStatus.Created ? "its owner died while starting it" : "its owner process died"),
+                Finished = record.Finished ?? DateTimeOffset.UtcNow,
+            });
+            if (!prune) return (false, record.Isolation == Isolation.Vm);
+        }
+        store.Delete(record);
+        return (true, record.Isolation == Isolation.Vm);
+    }
+
+    private async Task<CommandLock?> TryLockAsync(string id, CancellationToken cancellationToken)
+    {
+        using var quick = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        quick.CancelAfter(TimeSpan.FromMilliseconds(200));
+        try { return await store.LockAsync(id, quick.Token).ConfigureAwait(false); }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested) { return null; }
+    }
+
+    /// <summary>What a sandbox whose owner died may have left: processes, cgroups, mounts, scratch, sockets; its domain.</summary>
+    public async Task RemoveLeftoversAsync(SandboxRecord record, CancellationToken cancellationToken)
+    {
+        await ContainerRuntime.RemoveLeftoversAsync(store.Paths, record.Id, removeAll: record.Spec.Remove, cancellationToken).ConfigureAwait(false);
+        foreach (var socket in new[] { SandboxStore.ControlName, "init.sock" })
+        {
+            try { File.Delete(store.PathOf(record.Id, socket)); } catch (IOException) { }
+        }
+        if (record.Isolation == Isolation.Vm) ReapDomains();
+    }
+
+    /// <summary>
+    /// Domains whose owner is dead, by the metadata the owner wrote into them (AUTODESTROY already took them when
+    /// libvirtd saw the owner's connection close; this covers a libvirtd that was down or restarted). A libvirtd that
+    /// does not answer is not an error here: the next command tries again.
+    /// </summary>
+    private int ReapDomains() => StaleDomainReaper.Prune(libvirtUri, store.Paths, log);
+}

@@ -1,0 +1,86 @@
+using System.Text.Json.Nodes;
+using Sandbox.Images.Registry;
+using Xunit;
+
+namespace Sandbox.Images.Tests.Registry;
+
+/// <summary>Push to the plain registry, checked by skopeo; chunked uploads; image save read by skopeo and Sandbox.</summary>
+public sealed class RegistryPushTests(PlainRegistryFixture fx) : IClassFixture<PlainRegistryFixture>, IDisposable
+{
+    private readonly TempDir _dir = new();
+
+    public void Dispose()
+    {
+        fx.Proxy.Reset();
+        _dir.Dispose();
+    }
+
+    [Fact]
+    public async Task Chunked_push_then_skopeo_inspect_and_copy_back_give_the_same_digests()
+    {
+        var store = _dir.NewStore();
+        await store.ImportAsync(fx.LayeredLayout, "local/layered:v1");
+        var options = new RegistryOptions
+        {
+            Credentials = null,
+            MonolithicUploadLimit = 64 << 10,
+            ChunkSize = 100_000,
+        };
+        var result = await store.PushAsync("local/layered:v1", $"{fx.Proxy.Host}/pushed/chunked:v1", options);
+        Assert.Equal(fx.LayeredDigest, result.Digest);
+        Assert.Contains(result.Blobs.Values, b => b == BlobPushResult.Uploaded);
+        var requests = fx.Proxy.Requests;
+        Assert.Contains(requests, r => r.StartsWith("HEAD /v2/pushed/chunked/blobs/", StringComparison.Ordinal));
+        Assert.True(requests.Count(r => r.StartsWith("PATCH ", StringComparison.Ordinal)) >= 2, string.Join("\n", requests));
+        Assert.Contains(requests, r => r.StartsWith("PUT /v2/pushed/chunked/manifests/v1", StringComparison.Ordinal));
+
+        var inspected = PlainRegistryFixture.Skopeo("inspect", "--tls-verify=false", "--format", "{{.Digest}}", $"docker://{fx.Registry.Host}/pushed/chunked:v1").Trim();
+        Assert.Equal(fx.LayeredDigest, inspected);
+        var back = Path.Combine(_dir.Path, "back");
+        PlainRegistryFixture.Skopeo("copy", "--src-tls-verify=false", $"docker://{fx.Registry.Host}/pushed/chunked:v1", "oci:" + back + ":x");
+        var index = JsonNode.Parse(File.ReadAllText(Path.Combine(back, "index.json")))!;
+        Assert.Equal(fx.LayeredDigest, index["manifests"]![0]!["digest"]!.GetValue<string>());
+        var raw = JsonNode.Parse(PlainRegistryFixture.Skopeo("inspect", "--raw", "--tls-verify=false", $"docker://{fx.Registry.Host}/pushed/chunked:v1"))!;
+        var local = await store.InspectAsync("local/layered:v1");
+        Assert.Equal(local.Layers.Select(l => l.Digest), raw["layers"]!.AsArray().Select(l => l!["digest"]!.GetValue<string>()));
+    }
+
+    [Fact]
+    public async Task A_second_push_finds_every_blob_present_and_a_new_repository_mounts_them()
+    {
+        var store = _dir.NewStore();
+        await store.PullAsync($"{fx.Registry.Host}/layered:t", fx.Options());
+        var again = await store.PushAsync($"{fx.Registry.Host}/layered:t", null, fx.Options());
+        Assert.All(again.Blobs.Values, b => Assert.Equal(BlobPushResult.Exists, b));
+        var mounted = await store.PushAsync($"{fx.Registry.Host}/layered:t", $"{fx.Registry.Host}/elsewhere/layered:t", fx.Options());
+        Assert.All(mounted.Blobs.Values, b => Assert.Equal(BlobPushResult.Mounted, b));
+    }
+
+    [Theory]
+    [InlineData(Sandbox.Images.ArchiveFormat.OciArchive, "oci-archive")]
+    [InlineData(Sandbox.Images.ArchiveFormat.DockerArchive, "docker-archive")]
+    public async Task Image_save_imports_into_skopeo_and_back_into_sandbox(Sandbox.Images.ArchiveFormat format, string transport)
+    {
+        var store = _dir.NewStore();
+        await store.PullAsync($"{fx.Registry.Host}/layered:t", fx.Options());
+        var file = Path.Combine(_dir.Path, "saved.tar");
+        await store.SaveAsync($"{fx.Registry.Host}/layered:t", file, format);
+        var copy = Path.Combine(_dir.Path, "copy");
+        PlainRegistryFixture.Skopeo("copy", $"{transport}:{file}", "oci:" + copy + ":x");
+        if (format == Sandbox.Images.ArchiveFormat.OciArchive)
+            Assert.Equal(fx.LayeredDigest, PlainRegistryFixture.Skopeo("inspect", "--format", "{{.Digest}}", $"oci-archive:{file}").Trim());
+
+        // podman with its own storage in the test's temp dir (vfs: no mounts left behind).
+        var podmanRoot = Path.Combine(_dir.Path, "podman");
+        var loaded = Tool.Run(Tool.Require("podman"), "--root", Path.Combine(podmanRoot, "root"), "--runroot", Path.Combine(podmanRoot, "run"),
+            "--storage-driver", "vfs", "--events-backend", "none", "load", "-i", file);
+        Assert.Contains($"{fx.Registry.Host}/layered:t", loaded);
+
+        var other = new ImageStore(new Sandbox.Core.SandboxPaths(Path.Combine(_dir.Path, "other")));
+        var imported = await other.ImportAsync(file);
+        Assert.Equal($"{fx.Registry.Host}/layered", imported.Name);
+        var details = await other.InspectAsync(imported.Digest);
+        Assert.Equal("added\n", File.ReadAllText(Path.Combine(details.Rootfs!, "data/added")));
+        if (format == Sandbox.Images.ArchiveFormat.OciArchive) Assert.Equal(fx.LayeredDigest, imported.Digest);
+    }
+}
