@@ -92,6 +92,8 @@ public sealed class SandboxReaper(SandboxStore store, string libvirtUri, ILogger
                      || (record.Status == SandboxStatus.Created && record.Owner is not null);
         if (!stale && !(prune && record.Status is SandboxStatus.Stopped or SandboxStatus.Created)) return (false, false);
 
+        // A live owner (same boot, pid and start time) is still making or running it: not stale.
+        if (record.Owner is { } owner && owner.IsAlive()) return (false, false);
         using var held = await TryLockAsync(id, cancellationToken).ConfigureAwait(false);
         if (held is null || SandboxDirectory.IsOwned(store.DirOf(id))) return (false, false); // someone is acting on it
         record = store.Load(id);

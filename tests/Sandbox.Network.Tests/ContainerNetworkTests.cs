@@ -6,6 +6,8 @@ using Xunit;
 namespace Sandbox.Network.Tests;
 
 /// <summary>Containers on a bridge network through the published CLI: ports, NAT, internal networks, names, cleanup.</summary>
+// One collection with VmNetworkTests: both make the "outside" namespace at the same fixed addresses.
+[Collection("outside network")]
 public sealed class ContainerNetworkTests(CliFixture fx) : IClassFixture<CliFixture>
 {
     internal static int FreePort()

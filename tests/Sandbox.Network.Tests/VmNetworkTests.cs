@@ -9,6 +9,7 @@ namespace Sandbox.Network.Tests;
 /// name (the live /etc/hosts update), the VM reached from that container by name and IP, and cleanup after the
 /// VM's CLI is SIGKILLed (tap, rules, lease, namespace).
 /// </summary>
+[Collection("outside network")]
 public sealed class VmNetworkTests(CliFixture fx) : IClassFixture<CliFixture>
 {
     [Fact]

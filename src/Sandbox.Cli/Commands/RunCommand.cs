@@ -95,7 +95,13 @@ public static partial class RunCommand
         await using var runtime = await CreateRuntimeAsync(global, spec.Isolation, ct).ConfigureAwait(false);
         var timings = parsed.Has("--timings-raw") ? TimingsOutput.Raw : parsed.Has("--timings") ? TimingsOutput.Human : TimingsOutput.None;
         var store = new SandboxStore(global.Paths);
+        // Like every lifecycle command, a foreground run first cleans up after owners that died (a killed run).
+        await new SandboxReaper(store, global.LibvirtUri, global.LoggerFactory.CreateLogger("Sandbox.Reaper"))
+            .ReapAsync(prune: false, ct).ConfigureAwait(false);
         var record = store.Create(spec, imageDigest: null);
+        // This CLI owns the run from now on: a kill before the workload starts leaves a record the reaper can judge.
+        record = record with { Owner = OwnerIdentity.Current() };
+        store.Save(record);
         SandboxOwner owner;
         try
         {
