@@ -15,6 +15,8 @@ stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage"/{dev,proc,sys,sandbox,tmp}
 cp "$init" "$stage/init"
+# The workload's init is the same binary started as /sandbox-init (its name in the workload's `ps`, as in a container).
+ln -s init "$stage/sandbox-init"
 # The libraries at the same paths as on the build host, so the loader's built-in search path finds them.
 ldd "$init" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' | while read -r lib; do
   mkdir -p "$stage$(dirname "$lib")"

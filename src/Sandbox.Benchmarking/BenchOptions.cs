@@ -11,5 +11,9 @@ public sealed record BenchOptions
     public long DensityBudgetBytes { get; init; } = 4L << 30;
     public string OutputDirectory { get; init; } = "bench-out";
     public bool SkipDensity { get; init; }
+    /// <summary>The load test: this many idle containers at once (0: skipped), all stopped and removed after.</summary>
+    public int LoadContainers { get; init; }
+    /// <summary>The load test: this many micro-VMs booting at once (0: skipped).</summary>
+    public int LoadVms { get; init; }
     public string CommandLine { get; init; } = "";
 }

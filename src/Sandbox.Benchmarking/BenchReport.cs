@@ -12,6 +12,8 @@ public sealed record BenchReport
     public required IReadOnlyList<BootSample> BootSamples { get; init; }
     public required IReadOnlyList<FootprintSample> Footprints { get; init; }
     public required IReadOnlyList<DensitySample> Density { get; init; }
+    /// <summary>The load test: many sandboxes of one backend at once (--load-containers, --load-vms).</summary>
+    public IReadOnlyList<DensitySample> Load { get; init; } = [];
     public IReadOnlyList<string> Notes { get; init; } = [];
 }
 

@@ -71,8 +71,16 @@ public sealed class BenchRunner(IReadOnlyList<IBenchSubject> subjects, BenchOpti
             foreach (var s in ready)
             {
                 progress($"density: {options.Concurrency} x {s.Name}");
-                density.Add(await MeasureDensityAsync(s, cancellationToken).ConfigureAwait(false));
+                density.Add(await MeasureDensityAsync(s, options.Concurrency, cancellationToken).ConfigureAwait(false));
             }
+        }
+
+        var load = new List<DensitySample>();
+        foreach (var (count, name) in new[] { (options.LoadContainers, "sandbox (container)"), (options.LoadVms, "sandbox --vm") })
+        {
+            if (count <= 0 || ready.FirstOrDefault(s => s.Name == name) is not IBenchSubject subject) continue;
+            progress($"load: {count} x {name} at once");
+            load.Add(await MeasureDensityAsync(subject, count, cancellationToken).ConfigureAwait(false));
         }
 
         var summaries = ready.Select(s =>
@@ -95,20 +103,26 @@ public sealed class BenchRunner(IReadOnlyList<IBenchSubject> subjects, BenchOpti
             BootSamples = samples,
             Footprints = footprints,
             Density = density,
+            Load = load,
             Notes = notes,
         };
     }
 
-    /// <summary>Starts N idle sandboxes at once; stops early when the host memory they use exceeds the budget.</summary>
-    private async Task<DensitySample> MeasureDensityAsync(IBenchSubject subject, CancellationToken cancellationToken)
+    /// <summary>
+    /// Starts N idle sandboxes at once; stops early when the host memory they use exceeds the budget. Reports the time
+    /// until all had started, the host memory they used, and the time to stop and remove them all.
+    /// </summary>
+    private async Task<DensitySample> MeasureDensityAsync(IBenchSubject subject, int count, CancellationToken cancellationToken)
     {
         long before = MachineInfo.AvailableMemoryBytes();
         var sw = Stopwatch.StartNew();
         var started = new List<IIdleSandbox>();
         string? stop = null;
+        double seconds;
+        long used;
         try
         {
-            var tasks = Enumerable.Range(0, options.Concurrency)
+            var tasks = Enumerable.Range(0, count)
                 .Select(i => subject.StartIdleAsync(i, cancellationToken))
                 .ToArray();
             foreach (var t in tasks)
@@ -116,15 +130,16 @@ public sealed class BenchRunner(IReadOnlyList<IBenchSubject> subjects, BenchOpti
                 try { started.Add(await t.ConfigureAwait(false)); }
                 catch (Exception e) when (e is not OperationCanceledException) { stop ??= e.Message; }
             }
-            var seconds = sw.Elapsed.TotalSeconds;
+            seconds = sw.Elapsed.TotalSeconds;
             await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
-            long used = Math.Max(0, before - MachineInfo.AvailableMemoryBytes());
+            used = Math.Max(0, before - MachineInfo.AvailableMemoryBytes());
             if (used > options.DensityBudgetBytes) stop ??= $"memory budget of {options.DensityBudgetBytes >> 20} MiB exceeded";
-            return new DensitySample(subject.Name, options.Concurrency, started.Count, options.DensityBudgetBytes, used, seconds, stop);
         }
         finally
         {
-            foreach (var s in started) await s.DisposeAsync().ConfigureAwait(false);
+            await Task.WhenAll(started.Select(s => s.DisposeAsync().AsTask())).ConfigureAwait(false);
         }
+        var removed = sw.Elapsed.TotalSeconds - seconds - 1;
+        return new DensitySample(subject.Name, count, started.Count, options.DensityBudgetBytes, used, seconds, stop) { RemoveSeconds = removed };
     }
 }

@@ -50,6 +50,16 @@ public static class ReportWriter
             }
             sb.AppendLine();
         }
+        if (report.Load.Count > 0)
+        {
+            sb.AppendLine("## Load: N sandboxes of one backend at once");
+            sb.AppendLine();
+            sb.AppendLine("| subject | asked | started | until all started | host memory used | stop and remove all | failures |");
+            sb.AppendLine("|---|---|---|---|---|---|---|");
+            foreach (var d in report.Load)
+                sb.AppendLine(Inv, $"| {d.Subject} | {d.Requested} | {d.Started} | {d.Seconds:0.0} s | {Mib(d.HostBytesUsed)} | {d.RemoveSeconds:0.0} s | {d.StopReason ?? "-"} |");
+            sb.AppendLine();
+        }
         foreach (var s in report.Subjects.Where(s => s.FirstError is not null))
             sb.AppendLine(Inv, $"- {s.Name}: {s.Failures} failed runs; first error: {s.FirstError}");
         foreach (var n in report.Notes) sb.AppendLine("- " + n);

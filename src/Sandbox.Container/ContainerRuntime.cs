@@ -43,6 +43,9 @@ public sealed class ContainerRuntime : ISandboxRuntime
         SandboxSpecValidator.Validate(spec);
         if (spec.Isolation != Isolation.Container)
             throw new SandboxException(SandboxFailure.InvalidSpec, "the container runtime cannot start a VM sandbox");
+        if (spec.Privileged)
+            throw new SandboxException(SandboxFailure.InvalidSpec,
+                "--privileged is available with --vm only (in a container it would hand the workload the host)");
         if (!File.Exists(_initPath))
             throw new SandboxException(SandboxFailure.BackendUnavailable, $"sandbox-init not found at {_initPath} (build it with scripts/build.sh or set SANDBOX_INIT)");
         if (spec.Network == NetworkMode.Bridge && Networks is null)

@@ -106,6 +106,7 @@ public sealed partial class ContainerSandbox : ISandbox
             initFds.Dispose();
         }
         int pid = _init.Pid;
+        var rlimits = initSpec.Rlimits;
         ContainerLog.Phase(_logger, "clone", Timings.SinceRequest(SandboxTimings.Now()) ?? 0);
         _initExit = Task.Factory.StartNew(() => Processes.Wait(pid), CancellationToken.None,
             TaskCreationOptions.LongRunning, TaskScheduler.Default);
@@ -118,6 +119,7 @@ public sealed partial class ContainerSandbox : ISandbox
             try { File.WriteAllText($"/proc/{pid}/oom_score_adj", "-999"); }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
             mapping?.Apply(pid);
+            if (_spec.UserNamespace) Rlimits.RaiseHardLimits(pid, rlimits);
             // A bridge network: CNI ADD against the new namespace while init still waits (see ContainerSandbox.Network.cs).
             await AttachNetworkAsync(pid, cancellationToken).ConfigureAwait(false);
             _init.Release();

@@ -42,6 +42,9 @@ public sealed record SandboxSpec
 
     public ResourceLimits Limits { get; init; } = ResourceLimits.None;
 
+    /// <summary><c>--ulimit</c>s; they replace entries of <see cref="Ulimit.Defaults"/> of the same name.</summary>
+    public IReadOnlyList<Ulimit> Ulimits { get; init; } = [];
+
     public IReadOnlyList<VolumeMount> Volumes { get; init; } = [];
 
     public NetworkMode Network { get; init; } = NetworkMode.None;
@@ -66,6 +69,13 @@ public sealed record SandboxSpec
 
     /// <summary>Remove the sandbox's writable layer when it exits (<c>--rm</c>).</summary>
     public bool Remove { get; init; }
+
+    /// <summary>
+    /// VM only (<c>--privileged</c>): every capability, no seccomp filter, no masked paths, /sys writable and the
+    /// guest's cgroup namespace, so the workload may run containers itself (the guest is the boundary). Refused for a
+    /// container, where it would hand the workload the host.
+    /// </summary>
+    public bool Privileged { get; init; }
 
     /// <summary>Container only: run in a new user namespace with root mapped to an unprivileged host range.</summary>
     public bool UserNamespace { get; init; }

@@ -13,6 +13,9 @@ public static class SandboxSpecValidator
             Fail($"cpus must be a positive number, not {c}");
         if (spec.Limits.Pids is long p && p < 1)
             Fail($"pids limit must be at least 1, not {p}");
+        foreach (var u in spec.Ulimits) u.Validate();
+        if (spec.Ulimits.GroupBy(u => u.Name).FirstOrDefault(g => g.Count() > 1) is { } twice)
+            Fail($"--ulimit {twice.Key} given more than once");
         if (spec.Hostname is string h && (h.Length is 0 or > 64 || h.Any(ch => !(char.IsAsciiLetterOrDigit(ch) || ch is '-' or '.'))))
             Fail($"invalid hostname '{h}'");
         if (spec.WorkingDir is string w && !w.StartsWith('/'))

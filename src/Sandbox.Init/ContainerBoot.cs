@@ -55,7 +55,7 @@ internal static class ContainerBoot
                 lower = idmappedLower;
             }
             Workload.Try(InitFailure.Rootfs, $"mount the overlay at {rootfs}", () =>
-                Mounts.Mount("overlay", rootfs, "overlay", 0, $"lowerdir={Escape(lower)},upperdir={Escape(spec.Upper!)},workdir={Escape(spec.Work!)}"));
+                Mounts.Mount("overlay", rootfs, "overlay", Mounts.MS_NODEV, $"lowerdir={Escape(lower)},upperdir={Escape(spec.Upper!)},workdir={Escape(spec.Work!)}"));
         }
         catch (InitSetupException e)
         {

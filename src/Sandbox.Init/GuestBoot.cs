@@ -18,7 +18,7 @@ internal static class GuestBoot
     // Where the root disk, the scratch tmpfs and the workload's root are mounted before the switch (on the initramfs).
     private const string LowerDir = "/sandbox/lower";
     private const string ScratchDir = "/sandbox/scratch";
-    private const string NewRoot = "/sandbox/root";
+    internal const string NewRoot = "/sandbox/root";
 
     public static int Run(string[] args)
     {
@@ -38,13 +38,14 @@ internal static class GuestBoot
                 MountRoot(spec);
                 // A bridge network: eth0 from the host's IPAM (see docs/network.md).
                 if (spec.Interface is GuestInterface nic) Network.GuestNetwork.Configure(nic);
+                // The workload runs under its own init in its own pid namespace and cgroup (GuestWorkloadInit).
+                code = GuestWorkloadInit.Spawn(spec, channel.Port!);
             }
             catch (InitSetupException e)
             {
                 channel.SendError(e.Failure, e.Errno, e.Message);
                 return e.ExitCode;
             }
-            code = Workload.Run(spec, channel, NewRoot, RootSwitch.MoveAndChroot, StdioMode.Channel);
         }
         catch (Exception e)
         {
@@ -89,7 +90,7 @@ internal static class GuestBoot
         Workload.Try(InitFailure.Rootfs, "mount the root overlay", () =>
         {
             Directory.CreateDirectory(NewRoot);
-            Mounts.Mount("overlay", NewRoot, "overlay", 0,
+            Mounts.Mount("overlay", NewRoot, "overlay", Mounts.MS_NODEV,
                 $"lowerdir={LowerDir},upperdir={ScratchDir}/upper,workdir={ScratchDir}/work");
         });
     }

@@ -29,6 +29,9 @@ public sealed class InitChannel
     /// </summary>
     public Interop.Libc.SafeFd? FdSocket { get; init; }
 
+    /// <summary>Guest only: the virtio-serial port's fd, handed on to the workload's init.</summary>
+    public Microsoft.Win32.SafeHandles.SafeFileHandle? Port { get; init; }
+
     /// <summary>Reads one frame synchronously (used before supervision starts, e.g. for the Start frame).</summary>
     public Frame? Read() => _reader.Read();
 

@@ -35,6 +35,8 @@ internal static class Rootfs
                     File.WriteAllBytes(target, []);
                 }
                 Mount(m.Source, target, null, MS_BIND | MS_REC);
+                // A node the workload makes (CAP_MKNOD) in a writable volume must not open a host device.
+                SetNoDev(target, recursive: true);
                 if (m.ReadOnly) SetReadOnly(target, recursive: true);
             });
         }
@@ -74,18 +76,15 @@ internal static class Rootfs
         Workload.Try(InitFailure.Rootfs, "mount /dev", () =>
         {
             Directory.CreateDirectory(dev);
-            Mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k");
-            foreach (var (name, major, minor) in Devices)
+            // nodev: the workload keeps CAP_MKNOD (docker's set) but a node it makes opens nothing; the standard nodes
+            // are binds of the host's (the guest's in a VM), each its own mount, so they work. This stands in for
+            // docker's device cgroup, the same on cgroup v1, v2 and in a guest.
+            Mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_NODEV | MS_STRICTATIME, "mode=755,size=65536k");
+            foreach (var (name, _, _) in Devices)
             {
                 var path = dev + "/" + name;
-                int errno = Files.MakeCharDevice(path, 0x1b6 /* 0666 */, major, minor);
-                if (errno != 0)
-                {
-                    // No mknod in a user namespace: bind the host's node instead (as runc does).
-                    File.WriteAllBytes(path, []);
-                    Mount("/dev/" + name, path, null, MS_BIND);
-                }
-                else File.SetUnixFileMode(path, (UnixFileMode)0x1b6);
+                File.WriteAllBytes(path, []);
+                Mount("/dev/" + name, path, null, MS_BIND);
             }
             File.WriteAllBytes(dev + "/console", []); // bind target for the pty with -t
             Directory.CreateDirectory(dev + "/pts");
@@ -168,6 +167,9 @@ internal static class Rootfs
             Directory.SetCurrentDirectory("/");
         });
     }
+
+    /// <summary>--privileged: sysfs as the guest's, writable (cgroup2 is mounted on it by the workload).</summary>
+    public static void MakeSysWritable() => Mount(null, "/sys", null, MS_REMOUNT | MS_NOSUID | MS_NODEV | MS_NOEXEC);
 
     public static void MaskPaths()
     {

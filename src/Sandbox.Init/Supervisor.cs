@@ -104,7 +104,9 @@ internal sealed class Supervisor(InitChannel channel, SandboxProcess main)
 
     private static ExitMessage Exit(int status)
     {
-        if (Processes.Signaled(status, out int sig)) return new ExitMessage(128 + sig, sig, false);
+        // In a guest, a SIGKILL with the workload group's OOM counter up is the OOM killer (a container's host reads its
+        // cgroup itself).
+        if (Processes.Signaled(status, out int sig)) return new ExitMessage(128 + sig, sig, sig == Processes.SIGKILL && GuestCgroup.OomKilled());
         Processes.Exited(status, out int code);
         return new ExitMessage(code, 0, false);
     }

@@ -19,7 +19,7 @@ internal static class VirtioPort
             if (Find(name) is string dev && File.Exists(dev))
             {
                 var fd = File.OpenHandle(dev, FileMode.Open, FileAccess.ReadWrite);
-                return new InitChannel(new FileStream(fd, FileAccess.Read, 0), new FileStream(fd, FileAccess.Write, 0));
+                return new InitChannel(new FileStream(fd, FileAccess.Read, 0), new FileStream(fd, FileAccess.Write, 0)) { Port = fd };
             }
             if (attempt >= 200)
                 throw new IOException($"no virtio-serial port named '{name}' under {SysDir}");

@@ -11,8 +11,13 @@ namespace Sandbox.Init;
 /// </summary>
 public static partial class Workload
 {
+    /// <summary>The sandbox's Start spec: every process init starts (the workload, exec'd ones) gets its profile
+    /// (--privileged, the rlimits).</summary>
+    private static InitSpec Profile = new();
+
     public static int Run(InitSpec spec, InitChannel channel, string newRoot, RootSwitch how, StdioMode stdio)
     {
+        Profile = spec;
         SandboxProcess? main = null;
         try
         {
@@ -24,7 +29,8 @@ public static partial class Workload
 
             // 2. Switch roots: from here on only the sandbox's tree is reachable.
             Rootfs.SwitchRoot(newRoot, how);
-            Rootfs.MaskPaths();
+            if (spec.Privileged) Try(InitFailure.Rootfs, "make /sys writable", Rootfs.MakeSysWritable);
+            else Rootfs.MaskPaths();
 
             // 3. The machine's name, the network, the working directory (created for the workload, as docker does).
             Try(InitFailure.Other, "sethostname", () => Processes.SetHostname(spec.Hostname));
@@ -91,11 +97,12 @@ public static partial class Workload
                     Uid = identity.Uid,
                     Gid = identity.Gid,
                     Groups = identity.Groups,
-                    CapBounding = SecurityProfile.DefaultCapabilities,
-                    CapEffective = SecurityProfile.DefaultCapabilities,
-                    NoNewPrivs = true,
+                    CapBounding = Profile.Privileged ? SecurityProfile.AllCapabilities : SecurityProfile.DefaultCapabilities,
+                    CapEffective = Profile.Privileged ? SecurityProfile.AllCapabilities : SecurityProfile.DefaultCapabilities,
+                    NoNewPrivs = !Profile.Privileged,
                     OomScoreAdj = 0,
-                    Seccomp = SecurityProfile.SeccompFilter,
+                    Seccomp = Profile.Privileged ? [] : SecurityProfile.SeccompFilter,
+                    Rlimits = [.. Profile.Rlimits.Select(r => new SandboxNative.Rlimit(r.Resource, r.Soft, r.Hard))],
                 });
             }
             catch (SandboxNative.ExecException e)
@@ -120,6 +127,9 @@ public static partial class Workload
             new(InitFailure.CommandNotExecutable, $"exec {command}: {ErrnoException.Describe(e.Errno)}", e.Errno, e),
         SandboxNative.ExecStep.WorkingDir =>
             new(InitFailure.WorkingDir, $"chdir to the working directory: {ErrnoException.Describe(e.Errno)}", e.Errno, e),
+        SandboxNative.ExecStep.Rlimit =>
+            new(InitFailure.Security, $"set the workload's ulimits: {ErrnoException.Describe(e.Errno)}" +
+                (e.Errno == 1 ? " (raising a hard limit above the runtime's own needs CAP_SYS_RESOURCE)" : ""), e.Errno, e),
         SandboxNative.ExecStep.Groups or SandboxNative.ExecStep.Gid or SandboxNative.ExecStep.Uid =>
             new(InitFailure.User, $"switch user ({e.Step}): {ErrnoException.Describe(e.Errno)}", e.Errno, e),
         _ => new(InitFailure.Security, $"prepare the workload ({e.Step}): {ErrnoException.Describe(e.Errno)}", e.Errno, e),

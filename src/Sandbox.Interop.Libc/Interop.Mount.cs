@@ -8,7 +8,7 @@ public static partial class Mounts
     public const ulong MS_RDONLY = 1, MS_NOSUID = 2, MS_NODEV = 4, MS_NOEXEC = 8, MS_REMOUNT = 32, MS_NOATIME = 1024,
         MS_BIND = 4096, MS_MOVE = 8192, MS_REC = 16384, MS_PRIVATE = 1 << 18, MS_SLAVE = 1 << 19, MS_STRICTATIME = 1 << 24;
     public const int MNT_DETACH = 2;
-    public const ulong MOUNT_ATTR_RDONLY = 1, MOUNT_ATTR_IDMAP = 0x00100000;
+    public const ulong MOUNT_ATTR_RDONLY = 1, MOUNT_ATTR_NODEV = 4, MOUNT_ATTR_IDMAP = 0x00100000;
     public const uint AT_RECURSIVE = 0x8000, AT_EMPTY_PATH = 0x1000, OPEN_TREE_CLONE = 1, OPEN_TREE_CLOEXEC = 0x80000;
     public const uint MOVE_MOUNT_F_EMPTY_PATH = 4;
 
@@ -46,6 +46,14 @@ public static partial class Mounts
         var attr = new MountAttr { AttrSet = MOUNT_ATTR_RDONLY };
         if (mount_setattr(-100, path, recursive ? AT_RECURSIVE : 0, &attr, (nuint)sizeof(MountAttr)) != 0)
             throw ErrnoException.FromLastError("mount_setattr(ro)", path);
+    }
+
+    /// <summary>Makes device nodes on a mount (recursively when asked) unusable, whatever flags it was mounted with.</summary>
+    public static unsafe void SetNoDev(string path, bool recursive)
+    {
+        var attr = new MountAttr { AttrSet = MOUNT_ATTR_NODEV };
+        if (mount_setattr(-100, path, recursive ? AT_RECURSIVE : 0, &attr, (nuint)sizeof(MountAttr)) != 0)
+            throw ErrnoException.FromLastError("mount_setattr(nodev)", path);
     }
 
     /// <summary>A detached copy of the mount tree at <paramref name="path"/> (open_tree OPEN_TREE_CLONE).</summary>

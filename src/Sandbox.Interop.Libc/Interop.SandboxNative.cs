@@ -41,6 +41,26 @@ public static partial class SandboxNative
         public int OomScoreAdj;
         public ushort SeccompLen;
         public ulong* Seccomp;
+        public int NRlimits;
+        public Rlimit* Rlimits;
+    }
+
+    /// <summary>One setrlimit for the workload (struct sbx_rlimit).</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct Rlimit
+    {
+        public int Resource;
+        private int _pad;
+        public ulong Soft;
+        public ulong Hard;
+
+        public Rlimit(int resource, ulong soft, ulong hard)
+        {
+            Resource = resource;
+            _pad = 0;
+            Soft = soft;
+            Hard = hard;
+        }
     }
 
     /// <summary>
@@ -88,12 +108,14 @@ public static partial class SandboxNative
         public int? OomScoreAdj { get; init; }
         /// <summary>Classic BPF instructions (struct sock_filter as u64 each); empty: no filter.</summary>
         public ulong[] Seccomp { get; init; } = [];
+        /// <summary>setrlimit entries, applied before the capabilities are dropped.</summary>
+        public Rlimit[] Rlimits { get; init; } = [];
     }
 
     /// <summary>Steps of the workload child, as reported when one fails.</summary>
     public enum ExecStep
     {
-        Fork = 0, Setsid = 1, Tty, Stdio, Bounding, Groups, Gid, Uid, Caps, Ambient, NoNewPrivs, WorkingDir, Seccomp, Exec, OomScore,
+        Fork = 0, Setsid = 1, Tty, Stdio, Bounding, Groups, Gid, Uid, Caps, Ambient, NoNewPrivs, WorkingDir, Seccomp, Exec, OomScore, Rlimit,
     }
 
     public sealed class ExecException(ExecStep step, int errno)
@@ -113,6 +135,7 @@ public static partial class SandboxNative
         int pid, step, err;
         fixed (uint* g = groups)
         fixed (ulong* f = filter)
+        fixed (Rlimit* rl = launch.Rlimits)
         {
             var args = new ExecArgs
             {
@@ -131,6 +154,8 @@ public static partial class SandboxNative
                 OomScoreAdj = launch.OomScoreAdj ?? int.MinValue,
                 SeccompLen = (ushort)filter.Length,
                 Seccomp = filter.Length == 0 ? null : f,
+                NRlimits = launch.Rlimits.Length,
+                Rlimits = launch.Rlimits.Length == 0 ? null : rl,
             };
             args.Stdio[0] = launch.Stdin.Fd;
             args.Stdio[1] = launch.Stdout.Fd;

@@ -12,10 +12,15 @@ namespace Sandbox.MicroVm;
 /// </summary>
 public sealed class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
 {
+    /// <summary>The guest's RAM when the run sets no --memory.</summary>
     public const long DefaultMemoryMiB = 128;
 
-    /// <summary>Below this the guest kernel plus sandbox-init do not come up reliably.</summary>
-    public const long MinimumMemoryMiB = 48;
+    /// <summary>
+    /// Guest RAM beyond the workload's memory.max: the guest kernel, its page tables and slabs, the guest's own
+    /// PID 1 (outside the workload's group) and the initramfs it runs from. The workload's OOM is then its cgroup's,
+    /// never the guest's (see docs/microvm.md, "Limits").
+    /// </summary>
+    public const long GuestOverheadMiB = 48;
 
     private readonly SandboxPaths _paths;
     private readonly IImageProvider _images;
@@ -85,10 +90,8 @@ public sealed class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
         var timings = new SandboxTimings { Requested = SandboxTimings.Now() };
         SandboxSpecValidator.Validate(spec);
         RejectUnsupported(spec);
-        long memoryMiB = spec.Limits.MemoryBytes is long m ? (m + (1 << 20) - 1) >> 20 : DefaultMemoryMiB;
-        if (memoryMiB < MinimumMemoryMiB)
-            throw new SandboxException(SandboxFailure.InvalidSpec,
-                $"--memory {memoryMiB}m is too small for a micro-VM (at least {MinimumMemoryMiB}m: the guest kernel and init live in it)");
+        // --memory is the workload's memory.max, as in a container; the guest gets the overhead on top.
+        long memoryMiB = spec.Limits.MemoryBytes is long m ? ((m + (1 << 20) - 1) >> 20) + GuestOverheadMiB : DefaultMemoryMiB;
         int cpus = spec.Limits.Cpus is double c ? (int)Math.Ceiling(c) : 1;
         if (cpus > Environment.ProcessorCount)
             throw new SandboxException(SandboxFailure.InvalidSpec, $"--cpus {spec.Limits.Cpus} exceeds the host's {Environment.ProcessorCount} CPUs");
@@ -111,6 +114,9 @@ public sealed class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
             if (spec.Tty && stdio.IsInherited) HostStreams.TryGetTerminalSize(out rows, out cols);
             var (process, initSpec) = InitSpecBuilder.Build(spec, image.Config, id, InitMode.Guest, rows, cols);
             initSpec.Lower = "/dev/vda";
+            initSpec.GuestLimits = GuestLimitsFor(spec.Limits, memoryMiB);
+            initSpec.PidMax = HostPidMax.Value;
+            initSpec.Privileged = spec.Privileged;
             if (spec.Network == NetworkMode.Bridge)
                 network = await Networks!.AttachGuestAsync(
                     spec.PublishAll ? spec with { Ports = PortMapping.WithExposed(spec.Ports, image.Config.ExposedPorts) } : spec,
@@ -174,6 +180,22 @@ public sealed class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
         if (spec.UserNamespace)
             throw new SandboxException(SandboxFailure.InvalidSpec, "--userns applies to containers; a micro-VM has its own kernel");
     }
+
+    /// <summary>The workload's cgroup in the guest: the same numbers a container's cgroup gets on the host.</summary>
+    internal static GuestLimits GuestLimitsFor(ResourceLimits limits, long guestMiB) => new()
+    {
+        MemoryMaxBytes = limits.MemoryBytes ?? (guestMiB - GuestOverheadMiB) << 20,
+        CpuQuotaUs = limits.Cpus is double c ? Math.Max(1000, (long)Math.Round(c * 100_000)) : null,
+        CpuPeriodUs = 100_000,
+        PidsMax = limits.Pids,
+    };
+
+    /// <summary>The host's kernel.pid_max: a guest allows as many tasks as a container on this host.</summary>
+    private static readonly Lazy<long> HostPidMax = new(() =>
+    {
+        try { return long.Parse(File.ReadAllText("/proc/sys/kernel/pid_max").Trim()); }
+        catch (Exception e) when (e is IOException or FormatException or UnauthorizedAccessException) { return 4194304; }
+    });
 
     public async ValueTask DisposeAsync()
     {

@@ -50,6 +50,36 @@ public sealed class InitSpec
 
     /// <summary>Guest only: the virtio-net NIC to configure (bridge networks); null means loopback only.</summary>
     public GuestInterface? Interface { get; set; }
+
+    /// <summary>The workload's resource limits (setrlimit), the full table, applied in the workload's child before exec.</summary>
+    public Rlimit[] Rlimits { get; set; } = [];
+
+    /// <summary>Guest only: the cgroup v2 limits of the workload's group in the guest (a container's are the host's job).</summary>
+    public GuestLimits? GuestLimits { get; set; }
+
+    /// <summary>Guest only (<c>--privileged</c>): all capabilities, no seccomp, no masked paths, /sys writable.</summary>
+    public bool Privileged { get; set; }
+
+    /// <summary>Guest only: kernel.pid_max to set (the host's, so a guest allows as many tasks as a container); 0 leaves it.</summary>
+    public long PidMax { get; set; }
+}
+
+/// <summary>One setrlimit: RLIMIT_* number, soft and hard values (ulong.MaxValue = RLIM_INFINITY).</summary>
+public sealed class Rlimit
+{
+    public int Resource { get; set; }
+    public ulong Soft { get; set; }
+    public ulong Hard { get; set; }
+}
+
+/// <summary>The workload's cgroup in a guest: null fields are not limited.</summary>
+public sealed class GuestLimits
+{
+    public long? MemoryMaxBytes { get; set; }
+    /// <summary>cpu.max quota per period, in microseconds.</summary>
+    public long? CpuQuotaUs { get; set; }
+    public long CpuPeriodUs { get; set; } = 100_000;
+    public long? PidsMax { get; set; }
 }
 
 /// <summary>A guest NIC's settings, from the host's IPAM (see docs/network.md).</summary>

@@ -20,6 +20,8 @@ public static class BenchCommand
         new(true, "--budget"),
         new(true, "--only"),
         new(false, "--no-density"),
+        new(true, "--load-containers"),
+        new(true, "--load-vms"),
         new(false, "--help"),
     ];
 
@@ -33,6 +35,8 @@ public static class BenchCommand
           -o, --out DIR         Where to write bench.md, bench.json and bench.svg (default ./bench-out)
           --only LIST           Comma-separated subjects: container,vm,runc,qemu,qemu-stock (default all)
           --no-density          Skip the density test
+          --load-containers N   Load test: N idle containers at once, then all stopped and removed (e.g. 200)
+          --load-vms N          Load test: N micro-VMs booting at once (e.g. 20)
         """;
 
     public static async Task<int> ExecuteAsync(GlobalOptions global, string[] args, CancellationToken ct)
@@ -54,6 +58,8 @@ public static class BenchCommand
             DensityBudgetBytes = parsed.Value("--budget") is string b ? ParsedArgs.ParseSize("--budget", b) : 4L << 30,
             OutputDirectory = Path.GetFullPath(parsed.Value("--out") ?? "bench-out"),
             SkipDensity = parsed.Has("--no-density"),
+            LoadContainers = (int)(parsed.Value("--load-containers") is string lc ? ParsedArgs.ParsePositiveLong("--load-containers", lc) : 0),
+            LoadVms = (int)(parsed.Value("--load-vms") is string lv ? ParsedArgs.ParsePositiveLong("--load-vms", lv) : 0),
             CommandLine = "sandbox bench " + string.Join(' ', args),
         };
         var only = (parsed.Value("--only") ?? "container,vm,runc,qemu,qemu-stock").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet();

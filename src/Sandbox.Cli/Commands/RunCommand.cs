@@ -26,7 +26,9 @@ public static partial class RunCommand
         new(true, "--memory", "-m"),
         new(true, "--cpus"),
         new(true, "--pids-limit"),
+        new(true, "--ulimit"),
         new(false, "--read-only"),
+        new(false, "--privileged"),
         new(true, "--network", "--net"),
         new(true, "--publish", "-p"),
         new(false, "--publish-all", "-P"),
@@ -60,7 +62,9 @@ public static partial class RunCommand
           -m, --memory N       Memory limit (e.g. 64m, 1g)
           --cpus N             CPU quota (e.g. 0.5, 2)
           --pids-limit N       Maximum number of processes
+          --ulimit NAME=SOFT[:HARD]  Resource limit (repeatable; e.g. nofile=1024:4096, -1 for unlimited)
           --read-only          Mount the image's rootfs read-only
+          --privileged         VM only: all capabilities, no seccomp, /sys writable (e.g. to run containers inside)
           --network none|host|NAME  Network (default none: loopback only); NAME: a bridge network
                                (sandbox0 is made on first use); host is container-only
           -p, --publish [IP:]HOSTPORT:PORT[/tcp|udp]  Publish a port (repeatable)
@@ -188,6 +192,7 @@ public static partial class RunCommand
             ExtraHosts = extraHosts,
             IpAddress = parsed.Value("--ip"),
             ReadOnlyRootfs = parsed.Has("--read-only"),
+            Privileged = parsed.Has("--privileged"),
             Remove = parsed.Has("--rm"),
             UserNamespace = parsed.Has("--userns"),
             Isolation = parsed.Has("--vm") ? Isolation.Vm : Isolation.Container,
@@ -195,7 +200,14 @@ public static partial class RunCommand
                 parsed.Value("--memory") is string m ? ParsedArgs.ParseSize("--memory", m) : null,
                 parsed.Value("--cpus") is string c ? ParsedArgs.ParsePositiveDouble("--cpus", c) : null,
                 parsed.Value("--pids-limit") is string p ? ParsedArgs.ParsePositiveLong("--pids-limit", p) : null),
+            Ulimits = [.. parsed.Values("--ulimit").Select(ParseUlimit)],
         };
+    }
+
+    private static Ulimit ParseUlimit(string text)
+    {
+        try { return Ulimit.Parse(text); }
+        catch (SandboxException e) { throw new UsageException(e.Message); }
     }
 
     /// <summary>docker's <c>-e NAME</c> (no '=') takes the value from the caller's environment.</summary>
@@ -246,7 +258,8 @@ public static partial class RunCommand
             // A failure after the start (init died) is reported as such.
             var status = exit ?? await sandbox.WaitAsync(ct).ConfigureAwait(false);
             if (status.OomKilled)
-                Console.Error.WriteLine($"sandbox: {sandbox.Id}: workload killed: out of memory (limit {spec.Limits.MemoryBytes} bytes)");
+                Console.Error.WriteLine($"sandbox: {sandbox.Id}: workload killed: out of memory" +
+                    (spec.Limits.MemoryBytes is long limit ? $" (limit {limit} bytes)" : ""));
             await owner.DisposeAsync().ConfigureAwait(false);
             if (timings == TimingsOutput.Human) PrintTimings(sandbox);
             if (timings == TimingsOutput.Raw) Console.Error.WriteLine(sandbox.Timings.ToRawLine(sandbox.Accelerator.ToShortName()));

@@ -207,6 +207,13 @@ SBX_EXPORT int sbx_release(int release_fd, int report_fd, int *err)
 // ---------------------------------------------------------------------------------------------------------------
 // Init side: fork the workload and turn it into the sandboxed process.
 
+struct sbx_rlimit {
+    int32_t resource;           // RLIMIT_*
+    int32_t pad;
+    uint64_t soft;              // RLIM_INFINITY = ~0
+    uint64_t hard;
+};
+
 struct sbx_exec_args {
     const char *path;           // resolved executable
     char *const *argv;
@@ -224,11 +231,13 @@ struct sbx_exec_args {
     int32_t oom_score_adj;      // the workload's (init runs with a lower one); INT32_MIN: leave
     uint16_t seccomp_len;       // number of BPF instructions; 0: no filter
     const struct sock_filter *seccomp;
+    int32_t nrlimits;           // setrlimit entries, applied first (raising a hard limit needs CAP_SYS_RESOURCE)
+    const struct sbx_rlimit *rlimits;
 };
 
 enum {
     EXEC_SETSID = 1, EXEC_TTY, EXEC_STDIO, EXEC_BOUNDING, EXEC_GROUPS, EXEC_GID, EXEC_UID, EXEC_CAPS, EXEC_AMBIENT,
-    EXEC_NNP, EXEC_CHDIR, EXEC_SECCOMP, EXEC_EXEC, EXEC_OOM,
+    EXEC_NNP, EXEC_CHDIR, EXEC_SECCOMP, EXEC_EXEC, EXEC_OOM, EXEC_RLIMIT,
 };
 
 static void write_oom_score_adj(int value)
@@ -270,6 +279,10 @@ SBX_EXPORT int sbx_exec_workload(const struct sbx_exec_args *a, int *step, int *
         if (a->tty && ioctl(0, TIOCSCTTY, 0) < 0) fail_child(r, EXEC_TTY);
         if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) fail_child(r, EXEC_STDIO);
         if (a->oom_score_adj != INT32_MIN) write_oom_score_adj(a->oom_score_adj);
+        for (int i = 0; i < a->nrlimits; i++) {
+            uint64_t lim[2] = { a->rlimits[i].soft, a->rlimits[i].hard };
+            if (syscall(SYS_prlimit64, 0, a->rlimits[i].resource, lim, NULL) < 0) fail_child(r, EXEC_RLIMIT);
+        }
         // Keep the permitted set across the uid change; effective is restored by capset below.
         if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) fail_child(r, EXEC_CAPS);
         for (int cap = 0; cap <= 63; cap++) {

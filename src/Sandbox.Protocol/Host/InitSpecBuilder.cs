@@ -28,9 +28,13 @@ public static class InitSpecBuilder
             ReadOnlyRootfs = spec.ReadOnlyRootfs,
             Mounts = spec.Volumes.Select(v => new BindMount { Source = v.HostPath, Target = v.GuestPath, ReadOnly = v.ReadOnly }).ToArray(),
             SetupLoopback = spec.Network != NetworkMode.Host,
+            // One table for both backends (docs/process-model.md, "Resource limits").
+            Rlimits = [.. Ulimit.Effective(spec.Ulimits).Select(u => new Rlimit { Resource = u.Resource, Soft = RlimitValue(u.Soft), Hard = RlimitValue(u.Hard) })],
         };
         return (process, init);
     }
+
+    private static ulong RlimitValue(long v) => v < 0 ? ulong.MaxValue : (ulong)v;
 
     /// <summary>An exec as init runs it: the sandbox's process merged with the exec's options (docker's exec rules).</summary>
     public static ExecRequest Exec(ProcessSpec sandbox, ExecSpec exec, ushort ttyRows, ushort ttyColumns)
