@@ -89,7 +89,7 @@ record_build_inputs() {
 # value consume the next argument unless given as --opt=value or -oVALUE; `--` or the first positional ends them.
 # The value-taking options must match GlobalOptions.Specs and RunCommand.Specs (a test in Sandbox.Cli.Tests checks).
 LAUNCHER_GLOBAL_VALUE_OPTIONS=" --root --libvirt-uri "
-LAUNCHER_RUN_VALUE_OPTIONS=" --name --env -e --env-file --workdir -w --user -u --hostname -h --entrypoint --volume -v --memory -m --cpus --pids-limit --network --net --publish -p --dns --add-host --ip --pull --tls-verify --cert-dir --authfile "
+LAUNCHER_RUN_VALUE_OPTIONS=" --name --env -e --env-file --workdir -w --user -u --hostname -h --entrypoint --volume -v --memory -m --cpus --pids-limit --network --net --publish -p --dns --add-host --ip --pull --tls-verify --cert-dir --authfile --ulimit "
 launcher_scan() {
   LAUNCHER_NEEDS=
   local a command=
