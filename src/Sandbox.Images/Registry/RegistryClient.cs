@@ -45,6 +45,9 @@ public sealed partial class RegistryClient : IDisposable
         _http.DefaultRequestHeaders.UserAgent.Add(new ProductInfoHeaderValue("sandbox", "1.0"));
     }
 
+    /// <summary>Blobs transferred at once (the options').</summary>
+    public int ParallelTransfers => _options.ParallelTransfers;
+
     /// <summary>host[:port] as written in references (<c>docker.io</c> for Docker Hub).</summary>
     public string Registry { get; }
 
