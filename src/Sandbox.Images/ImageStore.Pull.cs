@@ -23,7 +23,20 @@ public sealed partial class ImageStore
         var source = RegistryReference.Parse(reference);
         var storeName = source.StoreName;
         Open();
-        using var client = new RegistryClient(source.Registry, options, LoggerFactory.CreateLogger<RegistryClient>());
+        using var client = new RegistryClient(source.Registry, options, LoggerFactory.CreateLogger<RegistryClient>(), _layout.SchemeHints);
+
+        // The tag is here, whole: one HEAD tells whether the registry still names the same manifest (or index).
+        var entry = ReadIndex().Images.FirstOrDefault(e => e.Name == storeName.Name && e.Tag == storeName.Tag);
+        if (entry is not null && HeldForPull(entry, options.AllPlatforms)
+            && await client.HeadManifestAsync(source.Repository, source.ManifestReference, cancellationToken).ConfigureAwait(false) == (entry.Index ?? entry.Digest))
+        {
+            var stored = ReadStoredManifest(entry.Digest, out _);
+            var config = ReadStoredConfig(stored, entry.Digest, out _);
+            foreach (var l in stored.Layers ?? []) progress?.Report(new TransferProgress(l.Digest!, "layer", l.Size, 0, TransferState.Exists, TimeSpan.Zero));
+            RegistryLog.Pulled(_logger, source.ToString(), entry.Digest);
+            return new ImageSummary(storeName.Name, storeName.Tag, entry.Digest, SizeOf(stored), config.Created ?? DateTimeOffset.UtcNow);
+        }
+
         var resolved = await ResolveManifestAsync(client, source, cancellationToken).ConfigureAwait(false);
         var manifest = resolved.Manifest;
         // With every platform asked for, the index's other manifests and their blobs must be in the store too.
@@ -68,6 +81,24 @@ public sealed partial class ImageStore
         (ContainedDirectory.ParseJson(index.Bytes, "image index", ImagesJsonContext.Default.OciIndex).Manifests ?? [])
         .Where(d => d.Digest != chosen && MediaTypes.IsManifest(d.MediaType ?? MediaTypes.OciManifest) && Digests.IsValid(d.Digest ?? ""))
         .DistinctBy(d => d.Digest).ToList();
+
+    /// <summary>Whether a pull of <paramref name="entry"/>'s tag has nothing to fetch if the registry still names the same digest.</summary>
+    private bool HeldForPull(StoreIndexEntry entry, bool allPlatforms)
+    {
+        if (!File.Exists(_layout.Blob(entry.Digest)) || !Directory.Exists(_layout.Rootfs(entry.Digest))) return false;
+        if (entry.Index is null) return true;
+        if (!Digests.IsValid(entry.Index) || !File.Exists(_layout.Blob(entry.Index))) return false;
+        if (!allPlatforms) return true;
+        try
+        {
+            var index = new RegistryManifest(File.ReadAllBytes(_layout.Blob(entry.Index)), MediaTypes.OciIndex, entry.Index);
+            return OtherPlatforms(index, entry.Digest).All(HeldWhole);
+        }
+        catch (SandboxException)
+        {
+            return false;
+        }
+    }
 
     /// <summary>Whether the store holds the manifest <paramref name="d"/> names and every blob it refers to.</summary>
     private bool HeldWhole(OciDescriptor d)

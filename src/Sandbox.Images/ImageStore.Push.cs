@@ -57,7 +57,7 @@ public sealed partial class ImageStore
             .Where(r => r is not null && r.Registry == target.Registry && r.Repository != target.Repository)
             .Select(r => r!.Repository).Distinct().ToList();
 
-        using var client = new RegistryClient(target.Registry, options, LoggerFactory.CreateLogger<RegistryClient>());
+        using var client = new RegistryClient(target.Registry, options, LoggerFactory.CreateLogger<RegistryClient>(), _layout.SchemeHints);
         var results = new System.Collections.Concurrent.ConcurrentDictionary<string, BlobPushResult>(StringComparer.Ordinal);
         var reference = target.Digest ?? target.Tag ?? ImageReference.DefaultTag;
         // A push to REPO@DIGEST names one manifest: the index is pushed only under a tag.

@@ -36,9 +36,16 @@ public sealed partial class RegistryClient : IDisposable
     private Uri? _base;
     private AuthChallenge? _challenge;
 
-    public RegistryClient(string registry, RegistryOptions options, ILogger logger)
+    private readonly string? _schemeHints;
+
+    /// <param name="schemeHints">
+    /// A directory where the client remembers which loopback registries speak plain HTTP (one empty file per
+    /// host:port), so that the next command asks them over HTTP first instead of failing a TLS handshake each time.
+    /// </param>
+    public RegistryClient(string registry, RegistryOptions options, ILogger logger, string? schemeHints = null)
     {
         Registry = registry;
+        _schemeHints = schemeHints;
         _options = options;
         _logger = logger;
         _http = new HttpClient(CreateHandler(registry, options, this), disposeHandler: true) { Timeout = Timeout.InfiniteTimeSpan };
@@ -140,6 +147,21 @@ public sealed partial class RegistryClient : IDisposable
         try
         {
             if (_base is not null) return;
+            var hint = RegistryReference.IsLoopback(Registry) && _schemeHints is not null
+                ? Path.Combine(_schemeHints, Registry.Replace('/', '_')) : null;
+            if (hint is not null && File.Exists(hint))
+            {
+                // Plain HTTP last time: ask that first; anything but a registry's answer sends us the usual way.
+                try
+                {
+                    await PingAsync(new Uri($"http://{Endpoint}/"), ct).ConfigureAwait(false);
+                    return;
+                }
+                catch (RegistryException e) when (e.Failure is RegistryFailure.Network or RegistryFailure.Protocol or RegistryFailure.Timeout)
+                {
+                    TryDelete(hint);
+                }
+            }
             var https = new Uri($"https://{Endpoint}/");
             try
             {
@@ -152,12 +174,27 @@ public sealed partial class RegistryClient : IDisposable
                 // docker's rule: a loopback registry may speak plain HTTP.
                 RegistryLog.FallingBackToHttp(_logger, Registry, e.Message);
                 await PingAsync(new Uri($"http://{Endpoint}/"), ct).ConfigureAwait(false);
+                if (hint is not null)
+                {
+                    try
+                    {
+                        Directory.CreateDirectory(_schemeHints!);
+                        File.WriteAllBytes(hint, []);
+                    }
+                    catch (Exception x) when (x is IOException or UnauthorizedAccessException) { } // only a hint
+                }
             }
         }
         finally
         {
             _pingLock.Release();
         }
+    }
+
+    private static void TryDelete(string file)
+    {
+        try { File.Delete(file); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
     }
 
     private async Task PingAsync(Uri baseUri, CancellationToken ct)
