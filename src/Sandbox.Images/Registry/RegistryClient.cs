@@ -232,6 +232,9 @@ public sealed partial class RegistryClient : IDisposable
         }
     }
 
+    /// <summary>docker's user name for a login whose secret is an identity token (an OAuth2 refresh token).</summary>
+    public const string IdentityTokenUser = "<token>";
+
     private static string BasicValue(RegistryCredentials c) => Convert.ToBase64String(Encoding.UTF8.GetBytes($"{c.Username}:{c.Password}"));
 
     /// <summary>Checks that the stored or given credentials are accepted (what <c>login</c> does).</summary>
@@ -284,10 +287,29 @@ public sealed partial class RegistryClient : IDisposable
         if (uri.Scheme != "https" && !(uri.Scheme == "http" && RegistryReference.IsLoopback(uri.Authority)))
             throw new RegistryException(RegistryFailure.Tls, $"{Registry}: refusing to send credentials to a token realm over plain HTTP ({uri.Scheme}://{uri.Authority})");
         var creds = Credentials;
+        // An identity token (user name "<token>", from an auth file's identitytoken or a credential helper) is an
+        // OAuth2 refresh token: POSTed to the realm as a form (docker's flow), never sent as Basic credentials.
+        bool identityToken = creds is { Username: IdentityTokenUser };
         for (int attempt = 1; ; attempt++)
         {
-            var request = new HttpRequestMessage(HttpMethod.Get, uri);
-            if (creds is not null) request.Headers.Authorization = new AuthenticationHeaderValue("Basic", BasicValue(creds));
+            HttpRequestMessage request;
+            if (identityToken)
+            {
+                var form = new List<KeyValuePair<string, string>>
+                {
+                    new("grant_type", "refresh_token"),
+                    new("refresh_token", creds!.Password),
+                    new("client_id", "sandbox"),
+                };
+                if (challenge.Service is { } s) form.Add(new("service", s));
+                if (scopes.Length > 0) form.Add(new("scope", string.Join(' ', scopes)));
+                request = new HttpRequestMessage(HttpMethod.Post, new Uri(realm)) { Content = new FormUrlEncodedContent(form) };
+            }
+            else
+            {
+                request = new HttpRequestMessage(HttpMethod.Get, uri);
+                if (creds is not null) request.Headers.Authorization = new AuthenticationHeaderValue("Basic", BasicValue(creds));
+            }
             HttpResponseMessage response;
             try
             {
@@ -308,6 +330,7 @@ public sealed partial class RegistryClient : IDisposable
                 if (response.StatusCode == HttpStatusCode.Unauthorized)
                     throw new RegistryException(RegistryFailure.Unauthorized, creds is null
                         ? $"{Registry}: the token server requires a login (sandbox login {Registry})"
+                        : identityToken ? $"{Registry}: the token server refused the identity token (from {creds.Source ?? "the stored login"}); log in again"
                         : $"{Registry}: wrong username or password for '{creds.Username}' (token server {uri.Authority})");
                 if (response.StatusCode == HttpStatusCode.Forbidden)
                     throw new RegistryException(RegistryFailure.Denied, $"{Registry}: the token server denied access to {string.Join(", ", scopes)}");

@@ -243,6 +243,26 @@ public sealed class TokenRegistryTests(TokenRegistryFixture fx) : IClassFixture<
     }
 
     [Fact]
+    public async Task An_identity_token_is_exchanged_as_an_OAuth2_refresh_token()
+    {
+        var config = Path.Combine(_dir.Path, "identity.json");
+        RegistryOptions With(string token)
+        {
+            File.WriteAllText(config, "{\"auths\": {\"" + fx.Registry.Host + "\": {\"identitytoken\": \"" + token + "\"}}}");
+            return new RegistryOptions { Credentials = new CredentialStore(config), CertsDirectories = [], RetryDelay = TimeSpan.FromMilliseconds(50) };
+        }
+        int before = fx.Registry.Tokens!.RefreshTokenPosts;
+        var image = await _dir.NewStore().PullAsync($"{fx.Registry.Host}/tok/layered:t", With(TokenServer.IdentityToken));
+        Assert.Equal(fx.Digest, image.Digest);
+        Assert.True(fx.Registry.Tokens.RefreshTokenPosts > before);
+
+        var e = await Assert.ThrowsAsync<RegistryException>(() => _dir.NewStore().PullAsync($"{fx.Registry.Host}/tok/layered:t", With("revoked-identity-token")));
+        Assert.Equal(RegistryFailure.Unauthorized, e.Failure);
+        Assert.Contains("refused the identity token", e.Message);
+        Assert.DoesNotContain("revoked-identity-token", e.ToString());
+    }
+
+    [Fact]
     public async Task Pull_and_push_with_bearer_tokens_cached_per_scope()
     {
         var store = _dir.NewStore();
