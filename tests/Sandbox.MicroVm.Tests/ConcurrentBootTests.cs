@@ -31,7 +31,7 @@ public sealed class ConcurrentBootTests(VmFixture vm, ITestOutputHelper output)
             Assert.Equal(ExitStatus.Exited(0), results[i].Status);
             Assert.Equal($"guest {i}\n", results[i].Stdout);
         }
-        Assert.Empty(VmFixture.SandboxDomains());
+        Assert.Empty(vm.SandboxDomains());
         // No guest met the timer check's panic (the console logs went with their run directories; a panic would have
         // ended the run with an error, not exit 0).
     }

@@ -45,11 +45,26 @@ public sealed class VmFixture : IAsyncLifetime
 
     public static SandboxSpec Busybox(params string[] args) => new() { Image = "busybox", Args = args, Isolation = Isolation.Vm };
 
-    /// <summary>Names of the sandbox domains libvirt knows right now.</summary>
-    public static List<string> SandboxDomains()
+    /// <summary>
+    /// Names of this fixture's sandbox domains libvirt knows right now: those whose channel socket or console log lies
+    /// in this fixture's store (other developers' and other test assemblies' VMs run on the same libvirtd).
+    /// </summary>
+    public List<string> SandboxDomains()
     {
         using var conn = LibvirtConnection.Open(TestEnvironment.LibvirtUri);
-        return conn.ListAllDomains().Select(d => { using (d) return d.Name; }).Where(n => n.StartsWith("sandbox-", StringComparison.Ordinal)).ToList();
+        var own = new List<string>();
+        foreach (var d in conn.ListAllDomains())
+        {
+            using (d)
+            {
+                if (!d.Name.StartsWith("sandbox-", StringComparison.Ordinal)) continue;
+                string xml;
+                try { xml = d.GetXml(); }
+                catch (LibvirtException) { continue; } // gone between the listing and the read
+                if (xml.Contains(Root + "/", StringComparison.Ordinal)) own.Add(d.Name);
+            }
+        }
+        return own;
     }
 
     public async Task DisposeAsync()
