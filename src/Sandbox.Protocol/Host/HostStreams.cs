@@ -29,8 +29,9 @@ public sealed class HostStreams
             return new HostStreams
             {
                 Stdin = interactive ? FdStream(0, FileAccess.Read) : null,
-                Stdout = FdStream(1, FileAccess.Write),
-                Stderr = FdStream(2, FileAccess.Write),
+                // write(2), not a FileStream's pwrite(2): output redirected to a file lands at the shell's offset.
+                Stdout = new FdWriteStream(1),
+                Stderr = new FdWriteStream(2),
                 RawTerminal = tty && interactive && Files.IsTerminal(0),
             };
         }
