@@ -22,6 +22,9 @@ internal sealed class GuestDomain : IAsyncDisposable
     private Socket? _socket;
     private NetworkStream? _stream;
     private int _disposed;
+    /// <summary>virDomainCreateXML was called: a qemu may exist even if it failed (libvirtd died during the create).</summary>
+    private bool _createCalled;
+    private int _destroyed;
 
     private GuestDomain(LibvirtConnection connection, DomainDefinition definition, SandboxDirectory dir, bool removeDirectory, ILogger log)
     {
@@ -48,6 +51,7 @@ internal sealed class GuestDomain : IAsyncDisposable
         try
         {
             var xml = definition.ToXml();
+            guest._createCalled = true;
             guest._domain = await Task.Run(() => connection.CreateDomain(xml, DomainCreateFlags.AutoDestroy), CancellationToken.None)
                 .ConfigureAwait(false);
             timings.Created = SandboxTimings.Now();
@@ -128,25 +132,38 @@ internal sealed class GuestDomain : IAsyncDisposable
         }
     });
 
-    /// <summary>Destroys the domain now (idempotent); returns once libvirt reports it gone.</summary>
+    /// <summary>
+    /// Destroys the domain now (idempotent); returns once libvirt reports it gone. Without a libvirtd (it died during
+    /// the create or the run) qemu is killed directly (<see cref="OrphanQemu"/>), with one warning saying so.
+    /// </summary>
     public async Task DestroyAsync()
     {
+        if (!_createCalled || Interlocked.Exchange(ref _destroyed, 1) != 0) return;
         var domain = _domain;
-        if (domain is null) return;
         await Task.Run(() =>
         {
-            try { domain.Destroy(); }
-            catch (LibvirtException e)
+            string? failure = null;
+            if (domain is not null)
             {
-                // Our connection broke (libvirtd restarted under a long-running sandbox): ask a fresh one.
-                try
-                {
-                    using var fresh = LibvirtConnection.Open(_connection.Uri);
-                    using var again = fresh.LookupDomain(Name);
-                    again?.Destroy();
-                }
-                catch (LibvirtException) { MicroVmLog.DestroyFailed(_log, Name, e.Message); }
+                try { domain.Destroy(); return; }
+                catch (LibvirtException e) { failure = e.Message; }
             }
+            // Our connection broke (libvirtd restarted under a long-running sandbox, or died): ask a fresh one.
+            try
+            {
+                using var fresh = LibvirtConnection.Open(_connection.Uri);
+                using var again = fresh.LookupDomain(Name);
+                again?.Destroy();
+                return;
+            }
+            catch (LibvirtException e) { failure ??= e.Message; }
+            // After a failed create the caller's error is the one line; after a run this warning is.
+            if (OrphanQemu.Kill(Name) is int pid)
+            {
+                if (domain is null) MicroVmLog.OrphanQemuKilled(_log, Name, pid, failure);
+                else MicroVmLog.QemuKilled(_log, Name, pid, failure);
+            }
+            else if (domain is not null) MicroVmLog.DestroyFailed(_log, Name, failure);
         }).ConfigureAwait(false);
     }
 
