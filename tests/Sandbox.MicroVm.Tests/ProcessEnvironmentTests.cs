@@ -16,7 +16,8 @@ public sealed class ProcessEnvironmentTests(VmFixture vm)
         "cat /proc/sys/kernel/pid_max",
         "ps -o pid,user,comm",
         "cat /proc/1/comm",
-        "ls /proc | grep -c '^[0-9]'",
+        // Counted by the shell's own glob (no fork): "ls /proc | grep -c" raced with the shell forking grep.
+        "set -- /proc/[0-9]*; echo $#",
         "id",
         "umask",
         "env | sort | grep -v ^HOSTNAME=",
@@ -68,6 +69,7 @@ public sealed class ProcessEnvironmentTests(VmFixture vm)
         // host's initial namespace may read less) and on a systemd host; the guest kernel alone would say 32768.
         Assert.Equal("4194304", v["cat /proc/sys/kernel/pid_max"]);
         Assert.Equal("sandbox-init", v["cat /proc/1/comm"]);
+        Assert.Equal("2", v["set -- /proc/[0-9]*; echo $#"]); // init and this shell, as in a container
         Assert.DoesNotContain("kthreadd", v["ps -o pid,user,comm"]);
         Assert.StartsWith("PID   USER     COMMAND\n    1 root     sandbox-init", v["ps -o pid,user,comm"]);
         Assert.Equal("0::/", v["cat /proc/self/cgroup"]);
