@@ -58,7 +58,8 @@ internal sealed class GuestDomain : IAsyncDisposable
             MicroVmLog.DomainCreated(log, definition.Name, definition.Accelerator);
 
             using var boot = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            boot.CancelAfter(deadline);
+            var started = System.Diagnostics.Stopwatch.StartNew();
+            using var watchdog = guest.WatchBoot(deadline, boot);
             try
             {
                 await guest.ConnectAsync(sandboxId, timings, boot.Token).ConfigureAwait(false);
@@ -67,7 +68,8 @@ internal sealed class GuestDomain : IAsyncDisposable
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
                 throw new SandboxException(SandboxFailure.BootTimeout,
-                    $"micro-VM {definition.Name} did not boot within {deadline.TotalSeconds:0.#} s ({definition.Accelerator.ToString().ToUpperInvariant()}){guest.ConsoleTail()}");
+                    $"micro-VM {definition.Name} did not boot within {deadline.TotalSeconds:0.#} s of guest CPU time " +
+                    $"({definition.Accelerator.ToString().ToUpperInvariant()}, {started.Elapsed.TotalSeconds:0} s wall){guest.ConsoleTail()}");
             }
             return guest;
         }
@@ -81,6 +83,28 @@ internal sealed class GuestDomain : IAsyncDisposable
             await guest.DisposeAsync().ConfigureAwait(false);
             throw;
         }
+    }
+
+    /// <summary>
+    /// The boot deadline counts the guest's CPU time, not the wall clock: on a saturated host (twenty TCG guests
+    /// booting at once on two cores) a guest that gets little CPU is slow, not stuck, and a wall-clock deadline failed
+    /// such boots. A guest that burnt <paramref name="deadline"/> of CPU without saying Hello is stuck; so is one that
+    /// has not said it after ten times the deadline of wall time, whatever its CPU (a paused or starved qemu).
+    /// </summary>
+    private Timer WatchBoot(TimeSpan deadline, CancellationTokenSource boot)
+    {
+        var wall = System.Diagnostics.Stopwatch.StartNew();
+        var timer = new Timer(_ =>
+        {
+            // A timer callback must not throw (it would end the process): the boot may have finished meanwhile.
+            try
+            {
+                if (!boot.IsCancellationRequested && (CpuTime() >= deadline || wall.Elapsed >= deadline * 10)) boot.Cancel();
+            }
+            catch (Exception e) when (e is ObjectDisposedException or LibvirtException or InvalidOperationException) { }
+        });
+        timer.Change(TimeSpan.FromMilliseconds(250), TimeSpan.FromMilliseconds(250));
+        return timer;
     }
 
     private async Task ConnectAsync(string sandboxId, SandboxTimings timings, CancellationToken cancellationToken)

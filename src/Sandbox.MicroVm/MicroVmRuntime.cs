@@ -47,7 +47,10 @@ public sealed class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
 
     public string LibvirtUri { get; }
 
-    /// <summary>How long the guest may take from domain creation to init's Hello before the run fails.</summary>
+    /// <summary>
+    /// How much CPU time the guest may use from domain creation to init's Hello before the run fails (and ten times it
+    /// of wall time at most): CPU, not wall time, so that a saturated host slows boots without failing them.
+    /// </summary>
     public TimeSpan BootDeadline { get; init; } = TimeSpan.FromSeconds(
         Environment.GetEnvironmentVariable("SANDBOX_VM_BOOT_TIMEOUT") is { Length: > 0 } s && double.TryParse(s, out double v) ? v : 30);
 
