@@ -32,7 +32,7 @@ public sealed class ConcurrentBootTests(VmFixture vm, ITestOutputHelper output)
             Assert.Equal(ExitStatus.Exited(0), results[i].Status);
             Assert.Equal($"guest {i}\n", results[i].Stdout);
         }
-        Assert.Empty(vm.SandboxDomains());
+        Assert.Empty(VmFixture.SandboxDomains());
         // No guest met the timer check's panic (the console logs went with their run directories; a panic would have
         // ended the run with an error, not exit 0).
     }

@@ -19,7 +19,7 @@ public sealed class GuestLimitTests(VmFixture vm)
         // The guest survived its workload's OOM: init reported the exit (a panicked guest gives 125 and another line).
         Assert.Equal(137, micro.Code);
         Assert.Matches(line, micro.Stderr);
-        Assert.Empty(vm.SandboxDomains());
+        Assert.Empty(VmFixture.SandboxDomains());
     }
 
     [Fact]

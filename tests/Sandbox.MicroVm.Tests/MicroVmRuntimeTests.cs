@@ -18,7 +18,7 @@ public sealed class MicroVmRuntimeTests(VmFixture vm)
         Assert.True(t.Requested < t.Created && t.Created < t.InitStarted && t.InitStarted < t.WorkloadStarted
             && t.WorkloadStarted < t.WorkloadExited && t.WorkloadExited <= t.Destroyed,
             string.Join(", ", t.Phases().Select(p => $"{p.Name}={p.Milliseconds}")));
-        Assert.Empty(vm.SandboxDomains());
+        Assert.Empty(VmFixture.SandboxDomains());
     }
 
     [Fact]
@@ -99,7 +99,7 @@ public sealed class MicroVmRuntimeTests(VmFixture vm)
         var e = await Assert.ThrowsAsync<SandboxException>(() =>
             vm.Runtime.StartAsync(VmFixture.Busybox("true") with { Limits = new ResourceLimits(Cpus: Environment.ProcessorCount + 0.5) }, SandboxStdio.Null));
         Assert.Equal(SandboxFailure.InvalidSpec, e.Reason);
-        Assert.Empty(vm.SandboxDomains());
+        Assert.Empty(VmFixture.SandboxDomains());
     }
 
     [Fact]
@@ -111,7 +111,7 @@ public sealed class MicroVmRuntimeTests(VmFixture vm)
         var e = await Assert.ThrowsAsync<SandboxException>(() => vm.RunAsync(VmFixture.Busybox("true"), runtime: runtime));
         Assert.Equal(SandboxFailure.BootTimeout, e.Reason);
         Assert.Contains("did not boot within", e.Message);
-        Assert.Empty(vm.SandboxDomains());
+        Assert.Empty(VmFixture.SandboxDomains());
         // (Another test's SIGKILLed CLI may have left a young directory for the reaper: compare, not expect empty.)
         Assert.Equal(dirsBefore, RunDirs());
     }
@@ -133,7 +133,7 @@ public sealed class MicroVmRuntimeTests(VmFixture vm)
     {
         var e = await Assert.ThrowsAsync<SandboxException>(() => vm.RunAsync(VmFixture.Busybox("no-such-command")));
         Assert.Equal(127, e.ExitCode);
-        Assert.Empty(vm.SandboxDomains());
+        Assert.Empty(VmFixture.SandboxDomains());
     }
 
     [Fact]
@@ -148,7 +148,7 @@ public sealed class MicroVmRuntimeTests(VmFixture vm)
             Assert.Equal(ExitStatus.Exited(0), r.Status);
             ids.Add(r.Sandbox.Id);
         }
-        var domains = vm.SandboxDomains();
+        var domains = VmFixture.SandboxDomains();
         Assert.All(ids, id => Assert.DoesNotContain(MicroVmSandbox.FormatId(id), domains));
         // (Another test's SIGKILLed CLI may have left a young directory for the reaper: compare, not expect empty.)
         Assert.Equal(dirsBefore, RunDirs());

@@ -74,7 +74,7 @@ public sealed class SameOutputTests(VmFixture vm)
         var lines = r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Single(lines);
         Assert.Contains("cannot reach libvirt", lines[0]);
-        Assert.Empty(vm.SandboxDomains());
+        Assert.Empty(VmFixture.SandboxDomains());
     }
 
     [Fact]
@@ -84,13 +84,13 @@ public sealed class SameOutputTests(VmFixture vm)
         foreach (var a in new[] { "--root", vm.Root, "run", "--vm", "busybox", "sh", "-c", "echo up; sleep 60" }) psi.ArgumentList.Add(a);
         using var cli = System.Diagnostics.Process.Start(psi)!;
         Assert.Equal("up", await cli.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60)));
-        var name = Assert.Single(vm.SandboxDomains());
+        var name = Assert.Single(VmFixture.SandboxDomains());
         cli.Kill();
         await cli.WaitForExitAsync();
         // AUTODESTROY: libvirtd destroys the domain when the dead process's connection closes.
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (vm.SandboxDomains().Contains(name) && DateTime.UtcNow < deadline) await Task.Delay(100);
-        Assert.DoesNotContain(name, vm.SandboxDomains());
+        while (VmFixture.SandboxDomains().Contains(name) && DateTime.UtcNow < deadline) await Task.Delay(100);
+        Assert.DoesNotContain(name, VmFixture.SandboxDomains());
         // Its run directory is left for the reaper (prune or the next run after the grace period); prune leaves it
         // while young, so only check that prune runs and the domain stays gone.
         var prune = TestEnvironment.Run(TestEnvironment.CliPath, "--root", vm.Root, "prune");

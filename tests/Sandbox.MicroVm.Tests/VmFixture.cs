@@ -21,6 +21,7 @@ public sealed class VmFixture : IAsyncLifetime
     {
         TestEnvironment.RequireGuest();
         Directory.CreateDirectory(Root);
+        TrackRoot(Root);
         _store = new Images.ImageStore(Paths, LoggerFactory);
         Runtime = NewRuntime(TestEnvironment.LibvirtUri);
         return Task.CompletedTask;
@@ -45,26 +46,32 @@ public sealed class VmFixture : IAsyncLifetime
 
     public static SandboxSpec Busybox(params string[] args) => new() { Image = "busybox", Args = args, Isolation = Isolation.Vm };
 
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> Roots = new(StringComparer.Ordinal);
+
+    /// <summary>Counts <paramref name="root"/> as one of this assembly's stores for <see cref="SandboxDomains"/>.</summary>
+    public static void TrackRoot(string root) => Roots[new SandboxPaths(root).Root] = true;
+
     /// <summary>
-    /// Names of this fixture's sandbox domains libvirt knows right now: those whose channel socket or console log lies
-    /// in this fixture's store (other developers' and other test assemblies' VMs run on the same libvirtd).
+    /// Names of the sandbox domains libvirt knows right now that belong to this assembly's stores (by the store root in
+    /// each domain's owner metadata): other test assemblies boot VMs on the same libvirtd at the same time.
     /// </summary>
-    public List<string> SandboxDomains()
+    public static List<string> SandboxDomains()
     {
         using var conn = LibvirtConnection.Open(TestEnvironment.LibvirtUri);
-        var own = new List<string>();
+        var names = new List<string>();
         foreach (var d in conn.ListAllDomains())
         {
             using (d)
             {
                 if (!d.Name.StartsWith("sandbox-", StringComparison.Ordinal)) continue;
-                string xml;
-                try { xml = d.GetXml(); }
-                catch (LibvirtException) { continue; } // gone between the listing and the read
-                if (xml.Contains(Root + "/", StringComparison.Ordinal)) own.Add(d.Name);
+                string? metadata;
+                try { metadata = d.GetMetadata(DomainOwner.Namespace); }
+                catch (LibvirtException) { continue; /* gone meanwhile */ }
+                // A domain without a recorded root (an older build) counts as ours; one of another store does not.
+                if (DomainOwner.Parse(metadata) is not { Root: string root } || Roots.ContainsKey(root)) names.Add(d.Name);
             }
         }
-        return own;
+        return names;
     }
 
     public async Task DisposeAsync()

@@ -29,17 +29,22 @@ public sealed class HostStreams
             return new HostStreams
             {
                 Stdin = interactive ? FdStream(0, FileAccess.Read) : null,
-                // write(2), not a FileStream's pwrite(2): output redirected to a file lands at the shell's offset.
-                Stdout = new FdWriteStream(1),
-                Stderr = new FdWriteStream(2),
+                Stdout = FdStream(1, FileAccess.Write),
+                Stderr = FdStream(2, FileAccess.Write),
                 RawTerminal = tty && interactive && Files.IsTerminal(0),
             };
         }
         return new HostStreams { Stdin = interactive ? stdio.Stdin : null, Stdout = stdio.Stdout, Stderr = stdio.Stderr };
     }
 
-    private static FileStream FdStream(int fd, FileAccess access) =>
-        new(new Microsoft.Win32.SafeHandles.SafeFileHandle(fd, ownsHandle: false), access, bufferSize: 0);
+    /// <summary>
+    /// fd 0, 1 or 2 as an unbuffered stream that leaves a terminal's mode alone (use it instead of Console's streams
+    /// wherever the caller's terminal may be raw). Writing goes through write(2) (<see cref="FdWriteStream"/>), not a
+    /// FileStream's pwrite(2), so output redirected to a file lands at the offset the shell shares.
+    /// </summary>
+    public static Stream FdStream(int fd, FileAccess access) => access == FileAccess.Write
+        ? new FdWriteStream(fd)
+        : new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(fd, ownsHandle: false), access, bufferSize: 0);
 
     /// <summary>The caller's terminal size (stdout, stdin or stderr), for a pty's initial size.</summary>
     public static bool TryGetTerminalSize(out ushort rows, out ushort columns)
