@@ -60,7 +60,7 @@ public sealed class InitSpec
     /// <summary>Guest only (<c>--privileged</c>): all capabilities, no seccomp, no masked paths, /sys writable.</summary>
     public bool Privileged { get; set; }
 
-    /// <summary>Guest only: kernel.pid_max to set (the host's, so a guest allows as many tasks as a container); 0 leaves it.</summary>
+    /// <summary>Guest only: kernel.pid_max to set (PID_MAX_LIMIT, what a container sees); 0 leaves it.</summary>
     public long PidMax { get; set; }
 }
 
