@@ -32,7 +32,8 @@ public sealed record ProcessSpec(
             throw new SandboxException(SandboxFailure.InvalidSpec, $"image '{spec.Image}' has no default command and none was given");
 
         var env = MergeEnv(image.Env, spec.Env);
-        if (!env.Any(e => e.StartsWith("PATH=", StringComparison.Ordinal) || e == "PATH")) env.Insert(0, "PATH=" + DefaultPath);
+        // A bundle's env is exactly its config's (runc adds no PATH).
+        if (spec.Bundle is null && !env.Any(e => e.StartsWith("PATH=", StringComparison.Ordinal) || e == "PATH")) env.Insert(0, "PATH=" + DefaultPath);
 
         var workDir = spec.WorkingDir ?? (string.IsNullOrEmpty(image.WorkingDir) ? "/" : image.WorkingDir);
         if (!workDir.StartsWith('/'))
