@@ -135,6 +135,12 @@ internal static class BundleRootfs
                 var options = controllers.StartsWith("name=", StringComparison.Ordinal) ? "none," + controllers : controllers;
                 Mounts.Mount("cgroup", dir, "cgroup", baseFlags | (flags & MS_RDONLY), options);
             }
+            else if (parts[2] == "/")
+            {
+                // Not a group of this container (we make memory, cpu, pids, freezer ones): the host's root of that
+                // hierarchy is not shown; the directory stays empty.
+                continue;
+            }
             else
             {
                 var source = Path.Combine("/sys/fs/cgroup", dirName) + parts[2];

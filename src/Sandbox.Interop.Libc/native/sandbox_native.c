@@ -294,6 +294,13 @@ SBX_EXPORT int sbx_exec_workload(const struct sbx_exec_args *a, int *step, int *
             uint64_t lim[2] = { a->rlimits[i].soft, a->rlimits[i].hard };
             if (syscall(SYS_prlimit64, 0, a->rlimits[i].resource, lim, NULL) < 0) fail_child(r, EXEC_RLIMIT);
         }
+        // Without no_new_privs only CAP_SYS_ADMIN may load a filter: then it goes on now, before the capabilities
+        // are dropped (runc's order too), and must allow what follows (the OCI configs' profiles do).
+        int seccomp_early = !a->no_new_privs && a->seccomp_len > 0;
+        if (seccomp_early) {
+            struct sock_fprog prog = { a->seccomp_len, (struct sock_filter *)a->seccomp };
+            if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0) fail_child(r, EXEC_SECCOMP);
+        }
         // Keep the permitted set across the uid change; effective is restored by capset below.
         if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) fail_child(r, EXEC_CAPS);
         for (int cap = 0; cap <= 63; cap++) {
@@ -318,7 +325,8 @@ SBX_EXPORT int sbx_exec_workload(const struct sbx_exec_args *a, int *step, int *
         if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL) fail_child(r, EXEC_AMBIENT);
         if (a->explicit_caps)
             for (int cap = 0; cap <= 63; cap++)
-                if ((a->cap_ambient & (1ULL << cap)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
+                // EPERM: not in both permitted and inheritable (runc's default spec asks for that); runc goes on too.
+                if ((a->cap_ambient & (1ULL << cap)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0 && errno != EPERM)
                     fail_child(r, EXEC_AMBIENT);
         if (a->umask >= 0) umask((mode_t)a->umask);
         if (a->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail_child(r, EXEC_NNP);
@@ -328,7 +336,7 @@ SBX_EXPORT int sbx_exec_workload(const struct sbx_exec_args *a, int *step, int *
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
         // The filter goes on last: from here on only execve must still be allowed.
-        if (a->seccomp_len > 0) {
+        if (a->seccomp_len > 0 && !seccomp_early) {
             struct sock_fprog prog = { a->seccomp_len, (struct sock_filter *)a->seccomp };
             if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0) fail_child(r, EXEC_SECCOMP);
         }
