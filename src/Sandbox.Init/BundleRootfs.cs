@@ -39,6 +39,26 @@ internal static class BundleRootfs
         ("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9), ("tty", 5, 0),
     ];
 
+    private static void CopyTree(string from, string to)
+    {
+        foreach (var entry in new DirectoryInfo(from).EnumerateFileSystemInfos())
+        {
+            var dest = Path.Combine(to, entry.Name);
+            if (entry.LinkTarget is string link) File.CreateSymbolicLink(dest, link);
+            else if (entry is DirectoryInfo dir)
+            {
+                Directory.CreateDirectory(dest);
+                File.SetUnixFileMode(dest, dir.UnixFileMode);
+                CopyTree(dir.FullName, dest);
+            }
+            else if (entry is FileInfo file && (file.Attributes & FileAttributes.Device) == 0)
+            {
+                File.Copy(file.FullName, dest);
+                File.SetUnixFileMode(dest, file.UnixFileMode);
+            }
+        }
+    }
+
     /// <summary>Splits options into mount flags, propagation flags and file-system data (unknown options are data).</summary>
     public static (ulong Flags, ulong Propagation, string Data) ParseOptions(IEnumerable<string> options)
     {
@@ -46,6 +66,7 @@ internal static class BundleRootfs
         var data = new List<string>();
         foreach (var o in options)
         {
+            if (o == "tmpcopyup") continue;
             if (Flags.TryGetValue(o, out var f)) flags = f.Set ? flags | f.Flag : flags & ~f.Flag;
             else if (Propagation.TryGetValue(o, out var p)) propagation |= p;
             else data.Add(o);
@@ -81,7 +102,12 @@ internal static class BundleRootfs
                 else
                 {
                     MakeMountPoint(root, target, true, m.Destination);
+                    // tmpcopyup (runc's and crun's extension; podman's --read-only sends it for /run, /tmp, /var/tmp):
+                    // the tmpfs starts with the directory's contents, read through an fd opened before it is covered.
+                    bool copyUp = m.Type == "tmpfs" && m.Options.Contains("tmpcopyup");
+                    using var below = copyUp ? Files.Open(target, Files.O_RDONLY | Files.O_DIRECTORY | Files.O_CLOEXEC) : null;
                     Mounts.Mount(m.Source.Length > 0 ? m.Source : m.Type, target, m.Type, flags, data.Length > 0 ? data : null);
+                    if (below is not null) CopyTree($"/proc/self/fd/{below.Fd}", target);
                     if (m.Destination.TrimEnd('/') == "/dev" && m.Type == "tmpfs") devTmpfs = true;
                 }
                 if (propagation != 0) Mounts.Mount(null, target, null, propagation);

@@ -18,12 +18,12 @@ public sealed class DifferentialTests(BundleFixture fx) : IClassFixture<BundleFi
         ["cwd"] = (["pwd"], c => c["process"]!["cwd"] = "/tmp"),
         ["hostname"] = (["hostname"], c => c["hostname"] = "diffhost"),
         ["bind mount read-only"] = (["sh", "-c", "cat /mnt/data/f; touch /mnt/data/g 2>&1; echo $?"], c =>
-            c["mounts"]!.AsArray().Add(new JsonObject
+            c["mounts"]!.AsArray().Add((JsonNode)new JsonObject
             {
                 ["destination"] = "/mnt/data", ["type"] = "bind", ["source"] = "HOSTDATA", ["options"] = Strings("rbind", "ro"),
             })),
         ["tmpfs mount"] = (["sh", "-c", "grep ' /scratch ' /proc/mounts | cut -d' ' -f3,4"], c =>
-            c["mounts"]!.AsArray().Add(new JsonObject
+            c["mounts"]!.AsArray().Add((JsonNode)new JsonObject
             {
                 ["destination"] = "/scratch", ["type"] = "tmpfs", ["source"] = "tmpfs", ["options"] = Strings("nosuid", "nodev", "size=1m"),
             })),

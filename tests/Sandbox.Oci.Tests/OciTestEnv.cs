@@ -33,15 +33,27 @@ public static class OciTestEnv
         using var p = Process.Start(psi)!;
         if (stdin is not null) p.StandardInput.Write(stdin);
         p.StandardInput.Close();
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
+        var stdout = new System.Text.StringBuilder();
+        var stderr = new System.Text.StringBuilder();
+        var readers = Task.WhenAll(Drain(p.StandardOutput, stdout), Drain(p.StandardError, stderr));
         if (!p.WaitForExit(timeoutMs))
         {
             p.Kill(true);
             throw new TimeoutException($"{exe} {string.Join(' ', args)} did not exit in {timeoutMs} ms");
         }
         p.WaitForExit();
-        return new Result(p.ExitCode, stdout.Result, stderr.Result);
+        // A created container's owner keeps the caller's stdio (it is the container's, as with runc): do not wait
+        // for end of file beyond what the command itself wrote.
+        readers.Wait(TimeSpan.FromSeconds(3));
+        lock (stdout) lock (stderr) return new Result(p.ExitCode, stdout.ToString(), stderr.ToString());
+    }
+
+    private static async Task Drain(StreamReader reader, System.Text.StringBuilder into)
+    {
+        var buffer = new char[4096];
+        int n;
+        while ((n = await reader.ReadAsync(buffer)) > 0)
+            lock (into) into.Append(buffer, 0, n);
     }
 
     /// <summary>A busybox rootfs from Debian's busybox-static: /bin/busybox, its applets as links, /etc/passwd and group.</summary>

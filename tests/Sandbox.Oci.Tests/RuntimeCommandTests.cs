@@ -168,7 +168,7 @@ public sealed class RuntimeCommandTests(BundleFixture fx) : IClassFixture<Bundle
 
         // An unsupported namespace path.
         bundle = MakeBundle(Path.Combine(fx.Dir, id + "c"), fx.Rootfs, ["true"], c =>
-            c["linux"]!["namespaces"]!.AsArray().Add(new JsonObject { ["type"] = "user", ["path"] = "/proc/1/ns/user" }));
+            c["linux"]!["namespaces"]!.AsArray().Add((JsonNode)new JsonObject { ["type"] = "user", ["path"] = "/proc/1/ns/user" }));
         AssertOneLine(fx.Oci("create", "--bundle", bundle, id), "joining a user namespace by path");
         AssertNoState(id);
 

@@ -143,7 +143,7 @@ public static class OciConfig
             else if (type is not ("proc" or "sysfs" or "tmpfs" or "devpts" or "mqueue" or "cgroup" or "cgroup2" or "shm" or "overlay" or "ramfs"))
                 throw Invalid($"config.json: mounts[{i}].type '{type}' is not supported");
             foreach (var opt in options)
-                if (opt is "idmap" or "ridmap" or "rro" or "rrw" or "tmpcopyup" or "copy-symlink")
+                if (opt is "idmap" or "ridmap" or "rro" or "rrw" or "copy-symlink")
                     throw Invalid($"config.json: mounts[{i}].options: '{opt}' is not supported");
             mounts.Add(new BundleMount(dest, bind ? "bind" : type, source, options));
         }

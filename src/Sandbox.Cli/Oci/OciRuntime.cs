@@ -718,7 +718,7 @@ public static class OciRuntime
             ["mountOptions"] = new JsonArray("async", "atime", "bind", "defaults", "dev", "diratime", "dirsync", "exec", "loud", "mand",
                 "noatime", "nodev", "nodiratime", "noexec", "nomand", "norelatime", "nostrictatime", "nosuid", "private", "rbind",
                 "relatime", "remount", "ro", "rprivate", "rshared", "rslave", "runbindable", "rw", "shared", "silent", "slave",
-                "strictatime", "suid", "sync", "unbindable"),
+                "strictatime", "suid", "sync", "tmpcopyup", "unbindable"),
             ["linux"] = new JsonObject
             {
                 ["namespaces"] = new JsonArray("cgroup", "ipc", "mount", "network", "pid", "user", "uts"),
