@@ -43,6 +43,12 @@ public sealed partial class ImageStore
                 CollectUnreferencedBlobs(index);
                 File.Delete(_layout.BuildLock(digest));
             }
+            else if (removed.Any(e => e.Index is not null))
+            {
+                // The image stays under another tag, but the index this tag kept (and the other platforms' blobs of
+                // a pull --all-platforms) may have been its alone.
+                CollectUnreferencedBlobs(index);
+            }
         }
         foreach (var e in removed) ImagesLog.Removed(_logger, $"{e.Name}:{e.Tag}", digest);
         return removed.Select(e => $"{e.Name}:{e.Tag}").ToList();
@@ -77,6 +83,30 @@ public sealed partial class ImageStore
             catch (SandboxException)
             {
                 return; // a damaged manifest: do not guess what it still needs
+            }
+        }
+        // The indexes tags were pulled through, and what the store holds of their other platforms (--all-platforms).
+        foreach (var indexDigest in index.Images.Select(e => e.Index).OfType<string>().Distinct())
+        {
+            if (!Digests.IsValid(indexDigest) || !File.Exists(_layout.Blob(indexDigest))) continue;
+            keep.Add(indexDigest);
+            OciIndex parsed;
+            try { parsed = ContainedDirectory.ParseJson(File.ReadAllBytes(_layout.Blob(indexDigest)), $"image index {indexDigest}", ImagesJsonContext.Default.OciIndex); }
+            catch (SandboxException) { continue; }
+            foreach (var child in parsed.Manifests ?? [])
+            {
+                if (child.Digest is not { } c || !Digests.IsValid(c) || !File.Exists(_layout.Blob(c))) continue;
+                keep.Add(c);
+                try
+                {
+                    var m = ReadStoredManifest(c, out _);
+                    if (m.Config?.Digest is { } cd) keep.Add(cd);
+                    foreach (var l in m.Layers ?? []) if (l.Digest is { } d) keep.Add(d);
+                }
+                catch (SandboxException)
+                {
+                    return; // as above
+                }
             }
         }
         foreach (var file in Directory.EnumerateFiles(_layout.Blobs))

@@ -127,7 +127,7 @@ public sealed class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
             var definition = new DomainDefinition
             {
                 Name = MicroVmSandbox.FormatId(id),
-                Owner = DomainOwner.Current(),
+                Owner = DomainOwner.Current(_paths),
                 Accelerator = accelerator,
                 MemoryMiB = memoryMiB,
                 Cpus = cpus,
