@@ -29,9 +29,11 @@ public sealed partial class SandboxStore(SandboxPaths paths)
     /// Makes the state directory of a new sandbox, status created. The directory appears whole (built under a dot
     /// name, then renamed), and the name is taken before it appears.
     /// </summary>
-    public SandboxRecord Create(SandboxSpec spec, string? imageDigest)
+    public SandboxRecord Create(SandboxSpec spec, string? imageDigest, string? id = null,
+        IReadOnlyDictionary<string, byte[]>? extraFiles = null)
     {
-        var id = SandboxId.New();
+        // An OCI runtime's caller names the container itself; the rename below refuses an id in use.
+        id ??= SandboxId.New();
         if (spec.Name is string name)
         {
             if (!NamePattern().IsMatch(name) || name.Length > 128)
@@ -59,6 +61,8 @@ public sealed partial class SandboxStore(SandboxPaths paths)
             using var making = Files.Open(temp, Files.O_RDONLY | Files.O_DIRECTORY | Files.O_CLOEXEC);
             Files.Flock(making, Files.LOCK_EX);
             File.WriteAllBytes(Path.Combine(temp, StateName), JsonSerializer.SerializeToUtf8Bytes(record, LifecycleJsonContext.Default.SandboxRecord));
+            foreach (var (file, content) in extraFiles ?? new Dictionary<string, byte[]>()) File.WriteAllBytes(Path.Combine(temp, file), content);
+            if (Directory.Exists(DirOf(id))) throw new IOException($"container with id exists: {id}");
             Directory.Move(temp, DirOf(id));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

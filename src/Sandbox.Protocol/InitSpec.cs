@@ -62,6 +62,12 @@ public sealed class InitSpec
 
     /// <summary>Guest only: kernel.pid_max to set (PID_MAX_LIMIT, what a container sees); 0 leaves it.</summary>
     public long PidMax { get; set; }
+
+    /// <summary>
+    /// An OCI bundle: root is <see cref="BundleSpec.RootfsPath"/> bound in place (no overlay), the mounts list, ids,
+    /// capability sets, seccomp profile, masked/read-only paths and sysctls come from it (docs/oci-runtime.md).
+    /// </summary>
+    public Sandbox.Core.BundleSpec? Bundle { get; set; }
 }
 
 /// <summary>One setrlimit: RLIMIT_* number, soft and hard values (ulong.MaxValue = RLIM_INFINITY).</summary>
