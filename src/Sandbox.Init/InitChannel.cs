@@ -13,6 +13,7 @@ public sealed class InitChannel
     private readonly FrameWriter _writer;
     private readonly Queue<Frame?> _received = new();
     private Interop.Libc.SafeFd? _wake;
+    private volatile bool _hostGone;
 
     public InitChannel(Stream stream) : this(stream, stream) { }
 
@@ -39,6 +40,9 @@ public sealed class InitChannel
 
     public void Send(MessageType type, uint process, ReadOnlySpan<byte> payload)
     {
+        // A virtio-serial write blocks while no host is connected: once the host hung up, nobody is left to tell, and a
+        // blocked init would keep a guest whose host died (a SIGKILLed run) alive instead of ending it.
+        if (_hostGone) return;
         try { _writer.Write(type, process, payload); }
         catch (IOException) { /* the host is gone; init notices through end of stream and tears down */ }
     }
@@ -115,6 +119,7 @@ public sealed class InitChannel
             Frame? frame;
             try { frame = _reader.Read(); }
             catch (Exception e) when (e is IOException or ProtocolException or ObjectDisposedException) { frame = null; }
+            if (frame is null) _hostGone = true;
             lock (_received) _received.Enqueue(frame);
             Interop.Libc.Files.EventFdSignal(_wake!);
             if (frame is null) return;

@@ -16,6 +16,9 @@ internal sealed record DomainOwner(int Pid, long StartTime, string BootId)
     public string ToXml() =>
         $"<sandbox:owner xmlns:sandbox='{Namespace}' pid='{Pid}' start='{StartTime}' boot='{BootId}'/>";
 
+    /// <summary>The element without its namespace, as <c>virDomainSetMetadata</c> takes it (libvirt adds the namespace).</summary>
+    public string ToElementXml() => $"<owner pid='{Pid}' start='{StartTime}' boot='{BootId}'/>";
+
     public static DomainOwner? Parse(string? xml)
     {
         if (string.IsNullOrEmpty(xml)) return null;
