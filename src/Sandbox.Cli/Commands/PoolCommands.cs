@@ -19,7 +19,7 @@ public static class PoolCommands
     private static readonly OptionSpec[] FillOptions =
         [new(true, "--count", "-n"), new(true, "--memory", "-m"), new(true, "--cpus"), new(false, "--running"), new(true, "--pull")];
     private static readonly OptionSpec[] ListOptions = [new(true, "--format"), new(false, "--quiet", "-q")];
-    private static readonly OptionSpec[] MemberOptions = [new(true, "--memory"), new(true, "--cpus"), new(false, "--running")];
+    private static readonly OptionSpec[] MemberOptions = [new(true, "--digest"), new(true, "--memory"), new(true, "--cpus"), new(false, "--running")];
 
     public static Task<int> ExecuteAsync(GlobalOptions global, string[] args, CancellationToken ct)
     {
@@ -41,10 +41,16 @@ public static class PoolCommands
             guest.KernelPath, guest.InitramfsPath) { UseWarmPool = false };
     }
 
-    /// <summary>Members whose holder died go first (their domains too), as at the start of every lifecycle command.</summary>
-    private static Task ReapAsync(GlobalOptions global, CancellationToken ct) =>
-        new SandboxReaper(new SandboxStore(global.Paths), global.LibvirtUri, global.LoggerFactory.CreateLogger("Sandbox.Reaper"))
-            .ReapAsync(prune: false, ct);
+    /// <summary>
+    /// Members whose holder died go first, as at the start of every lifecycle command, and with them any domain whose
+    /// owner is gone (a paused member cannot notice its holder's death; its directory may be gone already).
+    /// </summary>
+    private static async Task ReapAsync(GlobalOptions global, CancellationToken ct)
+    {
+        var log = global.LoggerFactory.CreateLogger("Sandbox.Reaper");
+        await new SandboxReaper(new SandboxStore(global.Paths), global.LibvirtUri, log).ReapAsync(prune: false, ct).ConfigureAwait(false);
+        await Task.Run(() => StaleDomainReaper.Prune(global.LibvirtUri, global.Paths, log), ct).ConfigureAwait(false);
+    }
 
     private static async Task<int> FillAsync(GlobalOptions global, string[] args, CancellationToken ct)
     {
@@ -59,6 +65,11 @@ public static class PoolCommands
 
         await PullPolicy.ApplyAsync(global, parsed, image, ct).ConfigureAwait(false);
         await ReapAsync(global, ct).ConfigureAwait(false);
+        // The image and its EROFS disk are resolved and built once, here: the holders boot that digest, not the name
+        // (N holders resolving a name at once could each build the disk, and a name may move meanwhile).
+        string digest;
+        using (var lease = await RunCommand.CreateImageProvider(global).AcquireAsync(image, RootfsForm.ErofsImage, ct).ConfigureAwait(false))
+            digest = lease.Digest;
         long guestMiB;
         await using (var runtime = CreateRuntime(global)) guestMiB = runtime.GuestMemoryMiB(limits);
         long budget = WarmPool.BudgetMiB();
@@ -69,7 +80,7 @@ public static class PoolCommands
 
         var launcher = new PoolMemberLauncher(OwnerLauncher.DefaultExecutable(), GlobalArgs(global));
         var ids = Enumerable.Range(0, count).Select(_ => SandboxId.New()).ToArray();
-        var starts = ids.Select(id => launcher.StartAsync(id, image, memory, cpus, paused: !parsed.Has("--running"), ct)).ToArray();
+        var starts = ids.Select(id => launcher.StartAsync(id, image, digest, memory, cpus, paused: !parsed.Has("--running"), ct)).ToArray();
         Exception? failure = null;
         for (int i = 0; i < ids.Length; i++)
         {
@@ -149,7 +160,7 @@ public static class PoolCommands
         return args;
     }
 
-    /// <summary><c>sandbox __pool-member ID IMAGE [--memory BYTES] [--cpus C] [--running]</c> (hidden): one member's holder.</summary>
+    /// <summary><c>sandbox __pool-member ID IMAGE [--digest D] [--memory BYTES] [--cpus C] [--running]</c> (hidden): one member's holder.</summary>
     public static async Task<int> HoldAsync(GlobalOptions global, string[] args, CancellationToken ct)
     {
         var parsed = ParsedArgs.Parse(args, MemberOptions, stopAtPositional: false);
@@ -169,7 +180,7 @@ public static class PoolCommands
         PoolMember member;
         try
         {
-            member = await runtime.BootPoolMemberAsync(parsed.Positionals[0], parsed.Positionals[1], limits,
+            member = await runtime.BootPoolMemberAsync(parsed.Positionals[0], parsed.Positionals[1], parsed.Value("--digest"), limits,
                 pause: !parsed.Has("--running"), stop.Token).ConfigureAwait(false);
         }
         catch (SandboxException e)
