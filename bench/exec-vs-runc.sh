@@ -5,6 +5,7 @@
 # Usage: bench/exec-vs-runc.sh [RUNS] [--vm]   (results in bench/out/exec-vs-runc.*)
 set -euo pipefail
 source "$(dirname "$(readlink -f "$0")")/../scripts/lib.sh"
+source "$REPO_ROOT/bench/lib.sh"
 runs=${1:-30}
 vm=${2:-}
 "$REPO_ROOT/scripts/build.sh"
@@ -13,23 +14,9 @@ command -v runc >/dev/null || die "runc is not installed"
 
 export SANDBOX_ROOT=${SANDBOX_ROOT:-$REPO_ROOT/out/bench-root}
 sandbox="$OUT/bin/sandbox"
-"$sandbox" run --rm busybox true
-rootfs=$("$sandbox" image inspect busybox | sed -n 's/^ *"rootfs": *"\(.*\)",\{0,1\}$/\1/p' | head -1)
-[ -d "$rootfs" ] || rootfs=$(find "$SANDBOX_ROOT/images" -maxdepth 4 -type d -name rootfs | head -1)
-[ -d "$rootfs/bin" ] || die "cannot find the busybox rootfs under $SANDBOX_ROOT"
-
+rootfs=$(busybox_rootfs "$sandbox")
 bundle="$OUT/bench-runc-exec-bundle"
-rm -rf "$bundle" && mkdir -p "$bundle"
-(cd "$bundle" && runc spec)
-python3 - "$bundle/config.json" "$rootfs" <<'PY'
-import json, sys
-path, rootfs = sys.argv[1], sys.argv[2]
-c = json.load(open(path))
-c["root"] = {"path": rootfs, "readonly": True}
-c["process"]["args"] = ["/bin/sleep", "1000000"]
-c["process"]["terminal"] = False
-json.dump(c, open(path, "w"), indent=2)
-PY
+runc_bundle "$bundle" "$rootfs" /bin/sleep 1000000
 runc_id="bench-exec-$$"
 id=$("$sandbox" run -d busybox sleep 1000000)
 vmid=""

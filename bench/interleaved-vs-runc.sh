@@ -6,26 +6,16 @@
 #   e.g.   bench/interleaved-vs-runc.sh 40 /tmp/old/out/bin out/bin
 set -euo pipefail
 source "$(dirname "$(readlink -f "$0")")/../scripts/lib.sh"
+source "$REPO_ROOT/bench/lib.sh"
 [ $# -ge 2 ] || die "usage: bench/interleaved-vs-runc.sh ROUNDS BIN_DIR..."
 rounds=$1; shift
 command -v runc >/dev/null || die "runc is not installed"
 export SANDBOX_ROOT=${SANDBOX_ROOT:-$REPO_ROOT/out/bench-root}
 first="$1/sandbox"
-SANDBOX_INIT="$1/sandbox-init" "$first" run --rm busybox true     # imports the built-in busybox image once
-rootfs=$("$first" image inspect busybox | sed -n 's/^ *"rootfs": *"\(.*\)",\{0,1\}$/\1/p' | head -1)
-[ -d "$rootfs/bin" ] || die "cannot find the busybox rootfs under $SANDBOX_ROOT"
+rootfs=$(SANDBOX_INIT="$1/sandbox-init" busybox_rootfs "$first")
 bundle=$(mktemp -d)
 trap 'rm -rf "$bundle"' EXIT
-(cd "$bundle" && runc spec)
-python3 - "$bundle/config.json" "$rootfs" <<'PY'
-import json, sys
-path, rootfs = sys.argv[1], sys.argv[2]
-c = json.load(open(path))
-c["root"] = {"path": rootfs, "readonly": True}
-c["process"]["args"] = ["/bin/true"]
-c["process"]["terminal"] = False
-json.dump(c, open(path, "w"), indent=2)
-PY
+runc_bundle "$bundle" "$rootfs" /bin/true
 
 results=$(mktemp)
 trap 'rm -rf "$bundle" "$results"' EXIT

@@ -77,12 +77,13 @@ public static partial class CommandLine
                 Console.Out.WriteLine(Usage);
                 return parsed.Has("--help") ? 0 : 125;
             }
-            using var loggerFactory = LoggerFactory.Create(b =>
+            var minimum = debug ? LogLevel.Debug : LogLevel.Warning;
+            using var loggerFactory = new DeferredLoggerFactory(() => LoggerFactory.Create(b =>
             {
-                b.SetMinimumLevel(debug ? LogLevel.Debug : LogLevel.Warning);
+                b.SetMinimumLevel(minimum);
                 b.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; })
                  .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
-            });
+            }), minimum);
             var global = new GlobalOptions
             {
                 Paths = SandboxPaths.FromEnvironment(parsed.Value("--root")),

@@ -11,7 +11,8 @@ public sealed record ProcessSpec(
 
     /// <summary>
     /// Docker's precedence: an ENTRYPOINT override drops the image's CMD; run arguments replace CMD;
-    /// argv = entrypoint + cmd. Run env wins over image env by key; PATH gets a default when neither sets it.
+    /// argv = entrypoint + cmd. Run env wins over image env by key; PATH gets a default when neither sets it, and TERM
+    /// (xterm) when the process has a terminal.
     /// </summary>
     public static ProcessSpec Resolve(ImageConfig image, SandboxSpec spec)
     {
@@ -33,6 +34,7 @@ public sealed record ProcessSpec(
 
         var env = MergeEnv(image.Env, spec.Env);
         if (!env.Any(e => e.StartsWith("PATH=", StringComparison.Ordinal) || e == "PATH")) env.Insert(0, "PATH=" + DefaultPath);
+        if (spec.Tty) AddTerm(env);
 
         var workDir = spec.WorkingDir ?? (string.IsNullOrEmpty(image.WorkingDir) ? "/" : image.WorkingDir);
         if (!workDir.StartsWith('/'))
@@ -51,8 +53,16 @@ public sealed record ProcessSpec(
             throw new SandboxException(SandboxFailure.InvalidSpec, "exec needs a command");
         if (exec.WorkingDir is string w && !w.StartsWith('/'))
             throw new SandboxException(SandboxFailure.InvalidSpec, $"working directory '{w}' is not absolute");
-        return new ProcessSpec(exec.Args.ToArray(), MergeEnv(Env, exec.Env), exec.WorkingDir ?? WorkingDir,
+        var env = MergeEnv(Env, exec.Env);
+        if (exec.Tty) AddTerm(env);
+        return new ProcessSpec(exec.Args.ToArray(), env, exec.WorkingDir ?? WorkingDir,
             string.IsNullOrEmpty(exec.User) ? User : exec.User);
+    }
+
+    /// <summary>docker and podman give a process with a terminal <c>TERM=xterm</c> unless the image or the caller set one.</summary>
+    private static void AddTerm(List<string> env)
+    {
+        if (!env.Any(e => EnvKey(e) == "TERM")) env.Add("TERM=xterm");
     }
 
     private static List<string> MergeEnv(IEnumerable<string> first, IEnumerable<string> second)

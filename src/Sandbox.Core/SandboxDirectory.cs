@@ -84,10 +84,16 @@ public sealed class SandboxDirectory : IDisposable
     }
 
     /// <summary>Whether a live process owns the sandbox in <paramref name="dir"/> (holds its owner lock).</summary>
-    public static bool IsOwned(string dir)
+    public static bool IsOwned(string dir) => IsLocked(Path.Combine(dir, OwnerLockName));
+
+    /// <summary>
+    /// Whether a live process holds a flock on <paramref name="path"/> (a file or a directory). A path that is gone is
+    /// not locked.
+    /// </summary>
+    public static bool IsLocked(string path)
     {
         SafeFd fd;
-        try { fd = Files.Open(Path.Combine(dir, OwnerLockName), Files.O_RDONLY); }
+        try { fd = Files.Open(path, Files.O_RDONLY | Files.O_CLOEXEC); }
         catch (ErrnoException) { return false; }
         using (fd) return !Files.Flock(fd, Files.LOCK_SH | Files.LOCK_NB);
     }

@@ -87,7 +87,8 @@ public sealed partial class ImageStore
     /// blobs, rootfs and the index entry, in that order.
     /// </summary>
     private async Task<(ImageSummary Summary, string? Untagged)> StoreStagedAsync(StagedImage image, StagedBlobs blobs, TempWorkspace work,
-        ImageReference reference, IProgress<ImportProgress>? progress, Action<int>? waitForLayer, CancellationToken cancellationToken)
+        ImageReference reference, IProgress<ImportProgress>? progress, Action<int>? waitForLayer, CancellationToken cancellationToken,
+        Func<Task>? beforeCommit = null, string? index = null)
     {
         var rootfs = Path.Combine(work.Path, "rootfs");
         bool haveRootfs = image.ManifestDigest is not null && Directory.Exists(_layout.Rootfs(image.ManifestDigest));
@@ -103,6 +104,8 @@ public sealed partial class ImageStore
         }
         var digest = image.ManifestDigest!;
 
+        if (beforeCommit is not null) await beforeCommit().ConfigureAwait(false);
+
         // Commit: blobs, then the rootfs, then the index entry that makes the image visible.
         cancellationToken.ThrowIfCancellationRequested();
         blobs.Commit();
@@ -111,26 +114,30 @@ public sealed partial class ImageStore
             using var build = await FileLock.AcquireAsync(_layout.BuildLock(digest), exclusive: true, cancellationToken).ConfigureAwait(false);
             if (!Directory.Exists(_layout.Rootfs(digest))) Directory.Move(rootfs, _layout.Rootfs(digest));
         }
-        var untagged = await TagAsync(reference, digest).ConfigureAwait(false);
+        var untagged = await TagAsync(reference, digest, index).ConfigureAwait(false);
         ImagesLog.Imported(_logger, reference.ToString(), digest, image.Layers.Count);
         var manifest = ReadStoredManifest(digest, out _);
         var config = ReadStoredConfig(manifest, digest, out _);
         return (new ImageSummary(reference.Name, reference.Tag, digest, SizeOf(manifest), config.Created ?? DateTimeOffset.UtcNow), untagged);
     }
 
-    /// <summary>Points <paramref name="reference"/> at <paramref name="digest"/>; returns the digest the tag left when no other tag holds it.</summary>
-    private async Task<string?> TagAsync(ImageReference reference, string digest)
+    /// <summary>
+    /// Points <paramref name="reference"/> at <paramref name="digest"/> (pulled through the image index
+    /// <paramref name="index"/>, when not null); returns the digest the tag left when no other tag holds it.
+    /// </summary>
+    private async Task<string?> TagAsync(ImageReference reference, string digest, string? index = null)
     {
         string? untagged = null;
         using (await FileLock.AcquireAsync(_layout.IndexLock, exclusive: true, CancellationToken.None).ConfigureAwait(false))
         {
-            var index = ReadIndex();
-            var previous = index.Images.FirstOrDefault(e => e.Name == reference.Name && e.Tag == reference.Tag)?.Digest;
-            if (previous == digest) return null;
-            index.Images.RemoveAll(e => e.Name == reference.Name && e.Tag == reference.Tag);
-            if (previous is not null && !index.Images.Any(e => e.Digest == previous)) untagged = previous;
-            index.Images.Add(new StoreIndexEntry { Name = reference.Name, Tag = reference.Tag, Digest = digest, Imported = DateTimeOffset.UtcNow });
-            WriteIndex(index);
+            var store = ReadIndex();
+            var entry = store.Images.FirstOrDefault(e => e.Name == reference.Name && e.Tag == reference.Tag);
+            var previous = entry?.Digest;
+            if (previous == digest && entry!.Index == index) return null;
+            store.Images.RemoveAll(e => e.Name == reference.Name && e.Tag == reference.Tag);
+            if (previous is not null && previous != digest && !store.Images.Any(e => e.Digest == previous)) untagged = previous;
+            store.Images.Add(new StoreIndexEntry { Name = reference.Name, Tag = reference.Tag, Digest = digest, Imported = DateTimeOffset.UtcNow, Index = index });
+            WriteIndex(store);
         }
         return untagged;
     }

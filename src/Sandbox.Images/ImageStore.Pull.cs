@@ -23,18 +23,35 @@ public sealed partial class ImageStore
         var source = RegistryReference.Parse(reference);
         var storeName = source.StoreName;
         Open();
-        using var client = new RegistryClient(source.Registry, options, LoggerFactory.CreateLogger<RegistryClient>());
-        var (manifest, parsed) = await ResolveManifestAsync(client, source, cancellationToken).ConfigureAwait(false);
+        using var client = new RegistryClient(source.Registry, options, LoggerFactory.CreateLogger<RegistryClient>(), _layout.SchemeHints);
+
+        // The tag is here, whole: one HEAD tells whether the registry still names the same manifest (or index).
+        var entry = ReadIndex().Images.FirstOrDefault(e => e.Name == storeName.Name && e.Tag == storeName.Tag);
+        if (entry is not null && HeldForPull(entry, options.AllPlatforms)
+            && await client.HeadManifestAsync(source.Repository, source.ManifestReference, cancellationToken).ConfigureAwait(false) == (entry.Index ?? entry.Digest))
+        {
+            var stored = ReadStoredManifest(entry.Digest, out _);
+            var config = ReadStoredConfig(stored, entry.Digest, out _);
+            foreach (var l in stored.Layers ?? []) progress?.Report(new TransferProgress(l.Digest!, "layer", l.Size, 0, TransferState.Exists, TimeSpan.Zero));
+            RegistryLog.Pulled(_logger, source.ToString(), entry.Digest);
+            return new ImageSummary(storeName.Name, storeName.Tag, entry.Digest, SizeOf(stored), config.Created ?? DateTimeOffset.UtcNow);
+        }
+
+        var resolved = await ResolveManifestAsync(client, source, cancellationToken).ConfigureAwait(false);
+        var manifest = resolved.Manifest;
+        // With every platform asked for, the index's other manifests and their blobs must be in the store too.
+        var others = options.AllPlatforms && resolved.Index is { } idx ? OtherPlatforms(idx, manifest.Digest) : [];
 
         var storeLock = await FileLock.AcquireAsync(_layout.StoreLock, exclusive: false, cancellationToken).ConfigureAwait(false);
         try
         {
             ImageSummary summary;
             string? untagged;
-            if (File.Exists(_layout.Blob(manifest.Digest)) && Directory.Exists(_layout.Rootfs(manifest.Digest)))
+            if (File.Exists(_layout.Blob(manifest.Digest)) && Directory.Exists(_layout.Rootfs(manifest.Digest))
+                && (resolved.Index is null || File.Exists(_layout.Blob(resolved.Index.Digest))) && others.All(HeldWhole))
             {
                 // Present already: at most a tag to move.
-                untagged = await TagAsync(storeName, manifest.Digest).ConfigureAwait(false);
+                untagged = await TagAsync(storeName, manifest.Digest, resolved.Index?.Digest).ConfigureAwait(false);
                 var stored = ReadStoredManifest(manifest.Digest, out _);
                 var config = ReadStoredConfig(stored, manifest.Digest, out _);
                 foreach (var l in stored.Layers ?? []) progress?.Report(new TransferProgress(l.Digest!, "layer", l.Size, 0, TransferState.Exists, TimeSpan.Zero));
@@ -42,7 +59,8 @@ public sealed partial class ImageStore
             }
             else
             {
-                (summary, untagged) = await PullLockedAsync(client, source, manifest, parsed, storeName, options.ParallelTransfers, progress, cancellationToken).ConfigureAwait(false);
+                (summary, untagged) = await PullLockedAsync(client, source, resolved, others, storeName, options.ParallelTransfers, progress, cancellationToken)
+                    .ConfigureAwait(false);
             }
             storeLock.Dispose();
             if (untagged is not null) await CollectUntaggedAsync(untagged, cancellationToken).ConfigureAwait(false);
@@ -55,12 +73,59 @@ public sealed partial class ImageStore
         }
     }
 
-    /// <summary>The image manifest for this host: the reference's manifest, or the linux/amd64 entry of its index.</summary>
-    private static async Task<(RegistryManifest Manifest, OciManifest Parsed)> ResolveManifestAsync(RegistryClient client, RegistryReference source,
-        CancellationToken ct)
+    /// <summary>What a reference resolved to: the image manifest for this host, and the index it was chosen from (if one).</summary>
+    private sealed record ResolvedManifest(RegistryManifest Manifest, OciManifest Parsed, RegistryManifest? Index);
+
+    /// <summary>The image manifests of an index other than <paramref name="chosen"/> (nested indexes and non-images left out).</summary>
+    private static List<OciDescriptor> OtherPlatforms(RegistryManifest index, string chosen) =>
+        (ContainedDirectory.ParseJson(index.Bytes, "image index", ImagesJsonContext.Default.OciIndex).Manifests ?? [])
+        .Where(d => d.Digest != chosen && MediaTypes.IsManifest(d.MediaType ?? MediaTypes.OciManifest) && Digests.IsValid(d.Digest ?? ""))
+        .DistinctBy(d => d.Digest).ToList();
+
+    /// <summary>Whether a pull of <paramref name="entry"/>'s tag has nothing to fetch if the registry still names the same digest.</summary>
+    private bool HeldForPull(StoreIndexEntry entry, bool allPlatforms)
+    {
+        if (!File.Exists(_layout.Blob(entry.Digest)) || !Directory.Exists(_layout.Rootfs(entry.Digest))) return false;
+        if (entry.Index is null) return true;
+        if (!Digests.IsValid(entry.Index) || !File.Exists(_layout.Blob(entry.Index))) return false;
+        if (!allPlatforms) return true;
+        try
+        {
+            var index = new RegistryManifest(File.ReadAllBytes(_layout.Blob(entry.Index)), MediaTypes.OciIndex, entry.Index);
+            return OtherPlatforms(index, entry.Digest).All(HeldWhole);
+        }
+        catch (SandboxException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Whether the store holds the manifest <paramref name="d"/> names and every blob it refers to.</summary>
+    private bool HeldWhole(OciDescriptor d)
+    {
+        if (!File.Exists(_layout.Blob(d.Digest!))) return false;
+        try
+        {
+            var m = ReadStoredManifest(d.Digest!, out _);
+            return m.Config?.Digest is { } c && Digests.IsValid(c) && File.Exists(_layout.Blob(c))
+                && (m.Layers ?? []).All(l => Digests.IsValid(l.Digest ?? "") && File.Exists(_layout.Blob(l.Digest!)));
+        }
+        catch (SandboxException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// The image manifest for this host: the reference's manifest, or the linux/amd64 entry of its index. A single
+    /// index level is kept (returned) so that the store can push it again; nested indexes resolve but are not kept.
+    /// </summary>
+    private static async Task<ResolvedManifest> ResolveManifestAsync(RegistryClient client, RegistryReference source, CancellationToken ct)
     {
         var manifest = await client.GetManifestAsync(source.Repository, source.ManifestReference, ct).ConfigureAwait(false);
-        for (int depth = 0; MediaTypes.IsIndex(manifest.MediaType); depth++)
+        RegistryManifest? keptIndex = null;
+        int depth = 0;
+        for (; MediaTypes.IsIndex(manifest.MediaType); depth++)
         {
             if (depth > 4) throw new RegistryException(RegistryFailure.Protocol, $"{source}: image indexes nested too deep");
             var index = ContainedDirectory.ParseJson(manifest.Bytes, $"{source}: image index", ImagesJsonContext.Default.OciIndex);
@@ -69,8 +134,10 @@ public sealed partial class ImageStore
                 ?? throw new RegistryException(RegistryFailure.Platform,
                     $"{source}: no {PlatformChoice.Os}/{PlatformChoice.Architecture} image in the index (it has: {PlatformChoice.Describe(list)})");
             Digests.Hex(chosen.Digest, $"{source}: index entry");
+            if (depth == 0) keptIndex = manifest;
             manifest = await client.GetManifestAsync(source.Repository, chosen.Digest!, ct).ConfigureAwait(false);
         }
+        if (depth != 1) keptIndex = null;
         if (!MediaTypes.IsManifest(manifest.MediaType))
             throw new RegistryException(RegistryFailure.Protocol, manifest.MediaType.Contains("v1+", StringComparison.Ordinal)
                 ? $"{source}: docker schema 1 manifests are not supported (push the image again with a current client)"
@@ -82,17 +149,24 @@ public sealed partial class ImageStore
             throw new RegistryException(RegistryFailure.Protocol,
                 $"{source}: not a container image (config media type '{parsed.Config?.MediaType}')");
         Digests.Hex(parsed.Config.Digest, $"{source}: config");
-        return (manifest, parsed);
+        return new ResolvedManifest(manifest, parsed, keptIndex);
     }
 
     private async Task<(ImageSummary Summary, string? Untagged)> PullLockedAsync(RegistryClient client, RegistryReference source,
-        RegistryManifest manifest, OciManifest parsed, ImageReference storeName, int parallel, IProgress<TransferProgress>? progress, CancellationToken ct)
+        ResolvedManifest resolved, List<OciDescriptor> others, ImageReference storeName, int parallel, IProgress<TransferProgress>? progress,
+        CancellationToken ct)
     {
+        var (manifest, parsed, index) = resolved;
         using var work = TempWorkspace.Create(_layout, "pull");
         var blobs = new StagedBlobs(_layout, Path.Combine(work.Path, "blobs"));
         var repo = source.Repository;
         using (var ms = new MemoryStream(manifest.Bytes, writable: false))
             blobs.Add(ms, manifest.Digest, manifest.Bytes.Length, $"{source}: manifest");
+        if (index is not null)
+        {
+            using var ms = new MemoryStream(index.Bytes, writable: false);
+            blobs.Add(ms, index.Digest, index.Bytes.Length, $"{source}: image index");
+        }
 
         var configDescriptor = parsed.Config!;
         if (!blobs.Has(configDescriptor.Digest!))
@@ -119,6 +193,25 @@ public sealed partial class ImageStore
             throw new RegistryException(RegistryFailure.Protocol,
                 $"{source}: the config lists {config.Rootfs?.DiffIds?.Count ?? 0} layer diff_ids but the manifest has {layers.Count} layers");
 
+        // --all-platforms: the other platforms' manifests (small, fetched first, digests checked), whose configs and
+        // layers then download with this platform's (stored as blobs only; only this host's platform is unpacked).
+        var extra = new List<OciDescriptor>();
+        foreach (var other in others)
+        {
+            var what = $"{source}: {PlatformChoice.Describe([other])} manifest";
+            var m = await client.GetManifestAsync(repo, other.Digest!, ct).ConfigureAwait(false);
+            if (!MediaTypes.IsManifest(m.MediaType)) throw new RegistryException(RegistryFailure.Protocol, $"{what}: unsupported media type '{m.MediaType}'");
+            var p = ContainedDirectory.ParseJson(m.Bytes, what, ImagesJsonContext.Default.OciManifest);
+            using (var ms = new MemoryStream(m.Bytes, writable: false))
+                blobs.Add(ms, m.Digest, m.Bytes.Length, what);
+            foreach (var d in new[] { p.Config }.Concat(p.Layers ?? []))
+            {
+                if (d is null) throw new RegistryException(RegistryFailure.Protocol, $"{what}: no config");
+                Digests.Hex(d.Digest, what);
+                extra.Add(d);
+            }
+        }
+
         var image = new StagedImage
         {
             Layers = layers,
@@ -132,21 +225,25 @@ public sealed partial class ImageStore
         using var failed = CancellationTokenSource.CreateLinkedTokenSource(ct);
         using var slots = new SemaphoreSlim(Math.Max(1, parallel));
         var downloads = new Dictionary<string, Task>(StringComparer.Ordinal);
-        foreach (var layer in layers)
+        var blobsToFetch = layers.Select(l => (l.Digest, l.Size, Kind: "layer"))
+            .Concat(extra.Select(d => (Digest: d.Digest!, d.Size, Kind: MediaTypes.IsConfig(d.MediaType) ? "config" : "layer")));
+        foreach (var (digest, size, kind) in blobsToFetch)
         {
-            if (downloads.ContainsKey(layer.Digest)) continue;
-            if (blobs.Has(layer.Digest))
+            if (downloads.ContainsKey(digest)) continue;
+            if (blobs.Has(digest))
             {
-                progress?.Report(new TransferProgress(layer.Digest, "layer", layer.Size, 0, TransferState.Exists, TimeSpan.Zero));
-                downloads[layer.Digest] = Task.CompletedTask;
+                progress?.Report(new TransferProgress(digest, kind, size, 0, TransferState.Exists, TimeSpan.Zero));
+                downloads[digest] = Task.CompletedTask;
                 continue;
             }
-            progress?.Report(new TransferProgress(layer.Digest, "layer", layer.Size, 0, TransferState.Waiting, TimeSpan.Zero));
-            downloads[layer.Digest] = DownloadLayerAsync(client, repo, layer, blobs, slots, progress, failed, $"{source}: layer {Digests.Short(layer.Digest)}");
+            progress?.Report(new TransferProgress(digest, kind, size, 0, TransferState.Waiting, TimeSpan.Zero));
+            downloads[digest] = DownloadBlobAsync(client, repo, digest, size, kind, blobs, slots, progress, failed,
+                $"{source}: {kind} {Digests.Short(digest)}");
         }
         try
         {
-            return await StoreStagedAsync(image, blobs, work, storeName, null, i => downloads[layers[i].Digest].GetAwaiter().GetResult(), failed.Token)
+            return await StoreStagedAsync(image, blobs, work, storeName, null, i => downloads[layers[i].Digest].GetAwaiter().GetResult(), failed.Token,
+                    beforeCommit: () => Task.WhenAll(downloads.Values), index: index?.Digest)
                 .ConfigureAwait(false);
         }
         catch
@@ -160,7 +257,7 @@ public sealed partial class ImageStore
         }
     }
 
-    private static async Task DownloadLayerAsync(RegistryClient client, string repo, StagedLayer layer, StagedBlobs blobs, SemaphoreSlim slots,
+    private static async Task DownloadBlobAsync(RegistryClient client, string repo, string digest, long size, string kind, StagedBlobs blobs, SemaphoreSlim slots,
         IProgress<TransferProgress>? progress, CancellationTokenSource failed, string what)
     {
         var ct = failed.Token;
@@ -172,11 +269,11 @@ public sealed partial class ImageStore
             IProgress<long>? direct = progress is null ? null : new SyncProgress(n =>
             {
                 var total = Interlocked.Add(ref done, n);
-                progress.Report(new TransferProgress(layer.Digest, "layer", layer.Size, total, TransferState.Transferring, watch.Elapsed));
+                progress.Report(new TransferProgress(digest, kind, size, total, TransferState.Transferring, watch.Elapsed));
             });
-            await using (var stream = client.OpenResumableBlob(repo, layer.Digest, layer.Size, direct))
-                await blobs.AddAsync(stream, layer.Digest, layer.Size, what, ct).ConfigureAwait(false);
-            progress?.Report(new TransferProgress(layer.Digest, "layer", layer.Size, layer.Size, TransferState.Done, watch.Elapsed));
+            await using (var stream = client.OpenResumableBlob(repo, digest, size, direct))
+                await blobs.AddAsync(stream, digest, size, what, ct).ConfigureAwait(false);
+            progress?.Report(new TransferProgress(digest, kind, size, size, TransferState.Done, watch.Elapsed));
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {

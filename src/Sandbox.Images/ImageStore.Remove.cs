@@ -79,6 +79,30 @@ public sealed partial class ImageStore
                 return; // a damaged manifest: do not guess what it still needs
             }
         }
+        // The indexes tags were pulled through, and what the store holds of their other platforms (--all-platforms).
+        foreach (var indexDigest in index.Images.Select(e => e.Index).OfType<string>().Distinct())
+        {
+            if (!Digests.IsValid(indexDigest) || !File.Exists(_layout.Blob(indexDigest))) continue;
+            keep.Add(indexDigest);
+            OciIndex parsed;
+            try { parsed = ContainedDirectory.ParseJson(File.ReadAllBytes(_layout.Blob(indexDigest)), $"image index {indexDigest}", ImagesJsonContext.Default.OciIndex); }
+            catch (SandboxException) { continue; }
+            foreach (var child in parsed.Manifests ?? [])
+            {
+                if (child.Digest is not { } c || !Digests.IsValid(c) || !File.Exists(_layout.Blob(c))) continue;
+                keep.Add(c);
+                try
+                {
+                    var m = ReadStoredManifest(c, out _);
+                    if (m.Config?.Digest is { } cd) keep.Add(cd);
+                    foreach (var l in m.Layers ?? []) if (l.Digest is { } d) keep.Add(d);
+                }
+                catch (SandboxException)
+                {
+                    return; // as above
+                }
+            }
+        }
         foreach (var file in Directory.EnumerateFiles(_layout.Blobs))
         {
             var digest = Digests.Prefix + Path.GetFileName(file);

@@ -26,8 +26,11 @@ public sealed partial class ImageStore
         string? untagged;
         using (await FileLock.AcquireAsync(_layout.StoreLock, exclusive: false, cancellationToken).ConfigureAwait(false))
         {
-            digest = ResolveOrThrow(ReadIndex(), source);
-            untagged = await TagAsync(name, digest).ConfigureAwait(false);
+            var index = ReadIndex();
+            digest = ResolveOrThrow(index, source);
+            // A tag of a multi-platform image keeps its index (so that a push of the new name sends the index too).
+            var from = ImageReference.TryParse(source, out var s, out _) ? index.Images.FirstOrDefault(e => e.Name == s!.Name && e.Tag == s.Tag && e.Digest == digest) : null;
+            untagged = await TagAsync(name, digest, from?.Index).ConfigureAwait(false);
         }
         if (untagged is not null) await CollectUntaggedAsync(untagged, cancellationToken).ConfigureAwait(false);
         var manifest = ReadStoredManifest(digest, out _);

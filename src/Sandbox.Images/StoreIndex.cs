@@ -16,4 +16,10 @@ public sealed class StoreIndexEntry
     [JsonPropertyName("tag")] public required string Tag { get; set; }
     [JsonPropertyName("digest")] public required string Digest { get; set; }
     [JsonPropertyName("imported")] public DateTimeOffset Imported { get; set; }
+
+    /// <summary>
+    /// The image index (multi-platform) this tag was pulled through, kept as a blob so that a push sends an index
+    /// again; null for a plain manifest.
+    /// </summary>
+    [JsonPropertyName("index")] public string? Index { get; set; }
 }

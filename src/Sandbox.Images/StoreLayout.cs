@@ -15,6 +15,9 @@ internal sealed class StoreLayout(string root)
     public string Locks => Path.Combine(Root, "locks");
     public string Temp => Path.Combine(Root, "tmp");
 
+    /// <summary><c>registries/</c>: which loopback registries answered over plain HTTP (see RegistryClient).</summary>
+    public string SchemeHints => Path.Combine(Root, "registries");
+
     /// <summary><c>names/HEX</c>: the tags of each image, a copy of index.json's entries kept to rebuild a damaged index.</summary>
     public string NamesDir => Path.Combine(Root, "names");
     public string Names(string digest) => Path.Combine(NamesDir, Digests.Hex(digest, "image"));

@@ -182,6 +182,9 @@ public sealed class SandboxLifecycle(SandboxStore store, SandboxReaper reaper, I
             return e.ExitCode;
         }
         WriteReport(report, null);
+        // From here the owner idles for as long as the sandbox lives: give back the start-up garbage and the free
+        // space of the GC's regions (docs/process-model.md, "Owner memory").
+        GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         await using (owner)
         {
             await owner.RunToExitAsync().ConfigureAwait(false);

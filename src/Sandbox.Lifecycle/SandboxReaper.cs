@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Sandbox.Container;
 using Sandbox.Core;
-using Sandbox.Interop.Libc;
 using Sandbox.MicroVm;
 
 namespace Sandbox.Lifecycle;
@@ -17,16 +16,11 @@ public sealed class SandboxReaper(SandboxStore store, string libvirtUri, ILogger
 {
     private static readonly TimeSpan Grace = TimeSpan.FromMinutes(1);
 
-    private static bool IsAbandonedNewDirectory(string dir)
-    {
-        if (!Path.GetFileName(dir).StartsWith(".new-", StringComparison.Ordinal)) return false;
+    private static bool IsAbandonedNewDirectory(string dir) =>
+        Path.GetFileName(dir).StartsWith(".new-", StringComparison.Ordinal)
         // Its creator locks it right after mkdir: give that instant room before a free lock counts as abandoned.
-        if (DateTime.UtcNow - Directory.GetLastWriteTimeUtc(dir) < TimeSpan.FromSeconds(2)) return false;
-        SafeFd fd;
-        try { fd = Files.Open(dir, Files.O_RDONLY | Files.O_DIRECTORY | Files.O_CLOEXEC); }
-        catch (ErrnoException) { return false; /* renamed or removed meanwhile */ }
-        using (fd) return Files.Flock(fd, Files.LOCK_EX | Files.LOCK_NB);
-    }
+        && DateTime.UtcNow - Directory.GetLastWriteTimeUtc(dir) >= TimeSpan.FromSeconds(2)
+        && !SandboxDirectory.IsLocked(dir);
 
     /// <summary>Cleans up after dead owners; with <paramref name="prune"/> also removes every stopped sandbox.</summary>
     public async Task<int> ReapAsync(bool prune, CancellationToken cancellationToken = default)

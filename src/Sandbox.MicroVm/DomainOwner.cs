@@ -1,20 +1,29 @@
 using System.Globalization;
 using System.Xml.Linq;
+using Sandbox.Core;
 
 namespace Sandbox.MicroVm;
 
 /// <summary>
 /// Which process owns a sandbox domain, stored in the domain's <c>&lt;metadata&gt;</c>: its pid, the pid's start time
-/// (so a reused pid does not look alive) and the host's boot id.
+/// (so a reused pid does not look alive), the host's boot id, and the store root the sandbox belongs to (several stores
+/// may share one libvirtd: tests, users with their own <c>--root</c>).
 /// </summary>
-internal sealed record DomainOwner(int Pid, long StartTime, string BootId)
+internal sealed record DomainOwner(int Pid, long StartTime, string BootId, string? Root = null)
 {
     public const string Namespace = "https://sandbox.invalid/xmlns/microvm/1";
 
-    public static DomainOwner Current() => new(Environment.ProcessId, ProcessStartTime(Environment.ProcessId) ?? 0, HostBootId());
+    public static DomainOwner Current(SandboxPaths paths) =>
+        new(Environment.ProcessId, ProcessStartTime(Environment.ProcessId) ?? 0, HostBootId(), paths.Root);
 
-    public string ToXml() =>
-        $"<sandbox:owner xmlns:sandbox='{Namespace}' pid='{Pid}' start='{StartTime}' boot='{BootId}'/>";
+    public string ToXml()
+    {
+        XNamespace ns = Namespace;
+        var e = new XElement(ns + "owner", new XAttribute(XNamespace.Xmlns + "sandbox", Namespace),
+            new XAttribute("pid", Pid), new XAttribute("start", StartTime), new XAttribute("boot", BootId));
+        if (Root is not null) e.Add(new XAttribute("root", Root));
+        return e.ToString(SaveOptions.DisableFormatting);
+    }
 
     /// <summary>The element without its namespace, as <c>virDomainSetMetadata</c> takes it (libvirt adds the namespace).</summary>
     public string ToElementXml() => $"<owner pid='{Pid}' start='{StartTime}' boot='{BootId}'/>";
@@ -28,7 +37,8 @@ internal sealed record DomainOwner(int Pid, long StartTime, string BootId)
             return new DomainOwner(
                 int.Parse((string?)e.Attribute("pid") ?? "0", CultureInfo.InvariantCulture),
                 long.Parse((string?)e.Attribute("start") ?? "0", CultureInfo.InvariantCulture),
-                (string?)e.Attribute("boot") ?? "");
+                (string?)e.Attribute("boot") ?? "",
+                (string?)e.Attribute("root"));
         }
         catch (Exception e) when (e is FormatException or System.Xml.XmlException) { return null; }
     }

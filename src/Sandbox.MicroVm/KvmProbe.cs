@@ -71,7 +71,7 @@ public static class KvmProbe
         var definition = new DomainDefinition
         {
             Name = "sandbox-" + id,
-            Owner = DomainOwner.Current(),
+            Owner = DomainOwner.Current(paths),
             Accelerator = Accelerator.Kvm,
             MemoryMiB = MicroVmRuntime.DefaultMemoryMiB,
             Cpus = 1,

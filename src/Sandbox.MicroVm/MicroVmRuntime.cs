@@ -122,7 +122,7 @@ public sealed partial class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
             var definition = new DomainDefinition
             {
                 Name = MicroVmSandbox.FormatId(id),
-                Owner = DomainOwner.Current(),
+                Owner = DomainOwner.Current(_paths),
                 Accelerator = accelerator,
                 MemoryMiB = memoryMiB,
                 Cpus = cpus,

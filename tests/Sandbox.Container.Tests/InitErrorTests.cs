@@ -86,54 +86,29 @@ public sealed partial class InitErrorTests : IClassFixture<InitErrorTests.ImageF
         Assert.Equal("/srv/existing\nhere\n", stdout);
     }
 
-    [Fact]
-    public async Task Working_directory_on_a_symlink_to_a_file()
+    /// <summary>Working directory, user and command failures: (workdir, user, command, exit code or null, the one line).</summary>
+    public static TheoryData<string?, string?, string, int?, string> Failures() => new()
     {
-        var e = await Fails(new SandboxSpec { Image = _fx.Image, WorkingDir = AwkwardPathsImage.FileLink, Args = ["true"] });
-        Assert.Equal(SandboxFailure.InvalidSpec, e.Reason);
-        Assert.Equal("working directory /onfile (it resolves to /etc/passwd) exists in the image and is not a directory", e.Message);
-    }
+        { AwkwardPathsImage.FileLink, null, "true", null, "working directory /onfile (it resolves to /etc/passwd) exists in the image and is not a directory" },
+        { "/etc/passwd", null, "true", null, "working directory /etc/passwd exists in the image and is not a directory" },
+        { "/etc/passwd/sub", null, "true", null, "working directory /etc/passwd/sub: /etc/passwd in the image is a file, not a directory" },
+        { AwkwardPathsImage.LoopLink + "/x", null, "true", null, "working directory /loop/x: too many symbolic links resolving /loop/x" },
+        { null, "mallory", "true", null, "unable to find user mallory: no matching entries in passwd file" },
+        { null, "0:wheel", "true", null, "unable to find group wheel: no matching entries in group file" },
+        { null, AwkwardPathsImage.BrokenUser, "true", null, "user broken: its id 'notanumber' in the image's /etc/passwd is not a number" },
+        { null, null, "no-such-command", 127, "exec: \"no-such-command\": executable file not found in $PATH" },
+        { null, null, "/etc/passwd", 126, "exec /etc/passwd: Permission denied" },
+        { null, null, "/srv", 126, "exec /srv: is a directory, not a program" },
+    };
 
-    [Fact]
-    public async Task Working_directory_on_a_file()
+    [Theory]
+    [MemberData(nameof(Failures))]
+    public async Task A_failure_is_one_line_naming_what_to_fix(string? workdir, string? user, string command, int? exitCode, string message)
     {
-        var e = await Fails(new SandboxSpec { Image = _fx.Image, WorkingDir = "/etc/passwd", Args = ["true"] });
-        Assert.Equal("working directory /etc/passwd exists in the image and is not a directory", e.Message);
-    }
-
-    [Fact]
-    public async Task Working_directory_below_a_file()
-    {
-        var e = await Fails(new SandboxSpec { Image = _fx.Image, WorkingDir = "/etc/passwd/sub", Args = ["true"] });
-        Assert.Equal("working directory /etc/passwd/sub: /etc/passwd in the image is a file, not a directory", e.Message);
-    }
-
-    [Fact]
-    public async Task Working_directory_in_a_symlink_loop()
-    {
-        var e = await Fails(new SandboxSpec { Image = _fx.Image, WorkingDir = AwkwardPathsImage.LoopLink + "/x", Args = ["true"] });
-        Assert.Equal("working directory /loop/x: too many symbolic links resolving /loop/x", e.Message);
-    }
-
-    [Fact]
-    public async Task Unknown_user()
-    {
-        var e = await Fails(new SandboxSpec { Image = _fx.Image, User = "mallory", Args = ["true"] });
-        Assert.Equal("unable to find user mallory: no matching entries in passwd file", e.Message);
-    }
-
-    [Fact]
-    public async Task Unknown_group()
-    {
-        var e = await Fails(new SandboxSpec { Image = _fx.Image, User = "0:wheel", Args = ["true"] });
-        Assert.Equal("unable to find group wheel: no matching entries in group file", e.Message);
-    }
-
-    [Fact]
-    public async Task Passwd_entry_with_a_non_numeric_uid()
-    {
-        var e = await Fails(new SandboxSpec { Image = _fx.Image, User = AwkwardPathsImage.BrokenUser, Args = ["true"] });
-        Assert.Equal("user broken: its id 'notanumber' in the image's /etc/passwd is not a number", e.Message);
+        var e = await Fails(new SandboxSpec { Image = _fx.Image, WorkingDir = workdir, User = user, Args = [command] });
+        Assert.Equal(message, e.Message);
+        if (exitCode is int code) Assert.Equal(code, e.ExitCode);
+        if (workdir is not null) Assert.Equal(SandboxFailure.InvalidSpec, e.Reason);
     }
 
     [Fact]
@@ -141,29 +116,5 @@ public sealed partial class InitErrorTests : IClassFixture<InitErrorTests.ImageF
     {
         var e = await Fails(new SandboxSpec { Image = _fx.Image, Volumes = [new VolumeMount(_fx.Dir, "/etc/passwd/vol", ReadOnly: true)], Args = ["true"] });
         Assert.Equal($"volume {_fx.Dir}:/etc/passwd/vol: /etc/passwd in the image is a file, not a directory", e.Message);
-    }
-
-    [Fact]
-    public async Task Command_not_found()
-    {
-        var e = await Fails(new SandboxSpec { Image = _fx.Image, Args = ["no-such-command"] });
-        Assert.Equal(127, e.ExitCode);
-        Assert.Equal("exec: \"no-such-command\": executable file not found in $PATH", e.Message);
-    }
-
-    [Fact]
-    public async Task Command_not_executable()
-    {
-        var e = await Fails(new SandboxSpec { Image = _fx.Image, Args = ["/etc/passwd"] });
-        Assert.Equal(126, e.ExitCode);
-        Assert.Equal("exec /etc/passwd: Permission denied", e.Message);
-    }
-
-    [Fact]
-    public async Task Command_is_a_directory()
-    {
-        var e = await Fails(new SandboxSpec { Image = _fx.Image, Args = ["/srv"] });
-        Assert.Equal(126, e.ExitCode);
-        Assert.Equal("exec /srv: is a directory, not a program", e.Message);
     }
 }

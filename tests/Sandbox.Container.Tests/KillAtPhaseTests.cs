@@ -33,7 +33,7 @@ public sealed partial class KillAtPhaseTests(ContainerFixture fx) : IClassFixtur
         return PhaseLine().Matches(stderr).Select(m => m.Groups[1].Value).Distinct().ToList();
     }
 
-    [Fact(Skip = "Known open bug (issue 8 note): a foreground run SIGKILLed at its 'acquire image' phase leaves its state directory after the next command; the lifecycle tests cover SIGKILL of run -d at every phase")]
+    [Fact]
     public async Task Sigkill_at_every_start_phase_is_cleaned_up_by_the_next_command()
     {
         var phases = await Phases();

@@ -46,6 +46,20 @@ public class ProcessSpecTests
     }
 
     [Fact]
+    public void ATerminalGetsTermXtermUnlessTheImageOrCallerSetsOne()
+    {
+        Assert.DoesNotContain(ProcessSpec.Resolve(Image, new SandboxSpec { Image = "x" }).Env, e => e.StartsWith("TERM="));
+        var tty = ProcessSpec.Resolve(Image, new SandboxSpec { Image = "x", Tty = true });
+        Assert.Equal("TERM=xterm", tty.Env[^1]);
+        Assert.Equal(["PATH=/image/bin", "A=image", "B=image", "TERM=linux"],
+            ProcessSpec.Resolve(Image with { Env = [.. Image.Env!, "TERM=linux"] }, new SandboxSpec { Image = "x", Tty = true }).Env);
+        var plain = ProcessSpec.Resolve(Image, new SandboxSpec { Image = "x" });
+        Assert.Contains("TERM=xterm", plain.ForExec(new ExecSpec { Args = ["sh"], Tty = true }).Env);
+        Assert.DoesNotContain(plain.ForExec(new ExecSpec { Args = ["sh"] }).Env, e => e.StartsWith("TERM="));
+        Assert.Contains("TERM=vt100", plain.ForExec(new ExecSpec { Args = ["sh"], Tty = true, Env = ["TERM=vt100"] }).Env);
+    }
+
+    [Fact]
     public void DefaultPathAndRootAndSlashWhenImageSaysNothing()
     {
         var p = ProcessSpec.Resolve(new ImageConfig { Cmd = ["sh"] }, new SandboxSpec { Image = "x" });

@@ -21,6 +21,7 @@ public sealed class VmFixture : IAsyncLifetime
     {
         TestEnvironment.RequireGuest();
         Directory.CreateDirectory(Root);
+        TrackRoot(Root);
         _store = new Images.ImageStore(Paths, LoggerFactory);
         Runtime = NewRuntime(TestEnvironment.LibvirtUri);
         return Task.CompletedTask;
@@ -45,11 +46,32 @@ public sealed class VmFixture : IAsyncLifetime
 
     public static SandboxSpec Busybox(params string[] args) => new() { Image = "busybox", Args = args, Isolation = Isolation.Vm };
 
-    /// <summary>Names of the sandbox domains libvirt knows right now.</summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> Roots = new(StringComparer.Ordinal);
+
+    /// <summary>Counts <paramref name="root"/> as one of this assembly's stores for <see cref="SandboxDomains"/>.</summary>
+    public static void TrackRoot(string root) => Roots[new SandboxPaths(root).Root] = true;
+
+    /// <summary>
+    /// Names of the sandbox domains libvirt knows right now that belong to this assembly's stores (by the store root in
+    /// each domain's owner metadata): other test assemblies boot VMs on the same libvirtd at the same time.
+    /// </summary>
     public static List<string> SandboxDomains()
     {
         using var conn = LibvirtConnection.Open(TestEnvironment.LibvirtUri);
-        return conn.ListAllDomains().Select(d => { using (d) return d.Name; }).Where(n => n.StartsWith("sandbox-", StringComparison.Ordinal)).ToList();
+        var names = new List<string>();
+        foreach (var d in conn.ListAllDomains())
+        {
+            using (d)
+            {
+                if (!d.Name.StartsWith("sandbox-", StringComparison.Ordinal)) continue;
+                string? metadata;
+                try { metadata = d.GetMetadata(DomainOwner.Namespace); }
+                catch (LibvirtException) { continue; /* gone meanwhile */ }
+                // A domain without a recorded root (an older build) counts as ours; one of another store does not.
+                if (DomainOwner.Parse(metadata) is not { Root: string root } || Roots.ContainsKey(root)) names.Add(d.Name);
+            }
+        }
+        return names;
     }
 
     public async Task DisposeAsync()

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace Sandbox.Tests.Shared;
 
 /// <summary>
@@ -33,18 +31,11 @@ internal static class AwkwardPathsImage
     /// <summary>Builds the image as an OCI layout under <paramref name="dir"/>; returns the <c>LAYOUT:TAG</c> reference.</summary>
     public static string Build(string dir)
     {
-        const string umoci = "/usr/bin/umoci";
-        if (!File.Exists(umoci)) throw new InvalidOperationException("umoci is not installed (test.sh installs it)");
-        var layout = Path.Combine(dir, "awkward-layout");
-        Tool(umoci, "init", "--layout", layout);
-        Tool(umoci, "new", "--image", layout + ":t");
+        var image = Umoci.NewImage(Path.Combine(dir, "awkward-layout"));
         var bundle = Path.Combine(dir, "awkward-bundle");
-        Tool(umoci, "unpack", "--image", layout + ":t", bundle);
-        var rootfs = Path.Combine(bundle, "rootfs");
-        foreach (var d in new[] { "bin", "etc", "srv/existing", "tmp" }) Directory.CreateDirectory(Path.Combine(rootfs, d));
-        File.Copy("/bin/busybox", Path.Combine(rootfs, "bin/busybox"));
-        foreach (var applet in new[] { "sh", "ls", "cat", "pwd", "echo", "true", "test", "readlink" })
-            File.CreateSymbolicLink(Path.Combine(rootfs, "bin", applet), "busybox");
+        var rootfs = Umoci.Unpack(image, bundle);
+        foreach (var d in new[] { "etc", "srv/existing", "tmp" }) Directory.CreateDirectory(Path.Combine(rootfs, d));
+        Umoci.AddBusybox(rootfs, "sh", "ls", "cat", "pwd", "echo", "true", "test", "readlink");
         File.WriteAllText(Path.Combine(rootfs, "etc/passwd"),
             $"root:x:0:0:root:/root:/bin/sh\n{BrokenUser}:x:notanumber:0::/:/bin/sh\n");
         File.WriteAllText(Path.Combine(rootfs, "etc/group"), "root:x:0:\n");
@@ -53,19 +44,8 @@ internal static class AwkwardPathsImage
         File.CreateSymbolicLink(rootfs + ExistingLink, "/srv/existing");
         File.CreateSymbolicLink(rootfs + FileLink, "/etc/passwd");
         File.CreateSymbolicLink(rootfs + LoopLink, LoopLink);
-        Tool(umoci, "repack", "--image", layout + ":t", bundle);
-        Tool(umoci, "config", "--image", layout + ":t", "--config.cmd", "pwd");
-        return layout + ":t";
-    }
-
-    private static void Tool(string file, params string[] args)
-    {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var stderr = p.StandardError.ReadToEndAsync();
-        p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        if (p.ExitCode != 0) throw new InvalidOperationException($"{file} {string.Join(' ', args)} failed: {stderr.Result}");
+        Umoci.Repack(image, bundle);
+        Umoci.Config(image, "--config.cmd", "pwd");
+        return image;
     }
 }

@@ -98,8 +98,8 @@ public static class AttachCommand
 
     private static async Task<int> PrintRestAsync(LifecycleContext context, SandboxRecord record, long offset, CancellationToken ct)
     {
-        using var stdout = Console.OpenStandardOutput();
-        using var stderr = Console.OpenStandardError();
+        using var stdout = HostStreams.FdStream(1, FileAccess.Write);
+        using var stderr = HostStreams.FdStream(2, FileAccess.Write);
         await LifecycleCommands.FollowAsync(context, record, offset, stdout, stderr, false, ct).ConfigureAwait(false);
         return await context.Lifecycle.WaitAsync(record, ct).ConfigureAwait(false);
     }
@@ -135,8 +135,8 @@ public static class AttachCommand
                     _ = SendQuietly(client, MessageType.Signal, Payload.Int32(number));
                 }));
         }
-        using var stdout = Console.OpenStandardOutput();
-        using var stderr = Console.OpenStandardError();
+        using var stdout = HostStreams.FdStream(1, FileAccess.Write);
+        using var stderr = HostStreams.FdStream(2, FileAccess.Write);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         Task? follow = null;
         try
@@ -188,7 +188,7 @@ public static class AttachCommand
     {
         try
         {
-            using var stdin = Console.OpenStandardInput();
+            using var stdin = HostStreams.FdStream(0, FileAccess.Read);
             var buffer = new byte[16 * 1024];
             int n;
             while ((n = await stdin.ReadAsync(buffer, ct).ConfigureAwait(false)) > 0)

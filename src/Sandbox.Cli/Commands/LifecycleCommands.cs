@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using Sandbox.Core;
 using Sandbox.Lifecycle;
+using Sandbox.Protocol.Host;
 
 namespace Sandbox.Cli;
 
@@ -206,8 +207,8 @@ public static class LifecycleCommands
         var record = context.Resolve(ids[0]);
         var path = context.Store.PathOf(record.Id, SandboxStore.LogName);
         bool timestamps = parsed.Has("--timestamps");
-        using var stdout = Console.OpenStandardOutput();
-        using var stderr = Console.OpenStandardError();
+        using var stdout = HostStreams.FdStream(1, FileAccess.Write);
+        using var stderr = HostStreams.FdStream(2, FileAccess.Write);
         var (records, offset) = SandboxLogReader.ReadFrom(path, 0);
         SandboxLogReader.Emit(tail is int t ? records.TakeLast(t) : records, stdout, stderr, timestamps);
         if (parsed.Has("--follow")) await FollowAsync(context, record, offset, stdout, stderr, timestamps, ct).ConfigureAwait(false);

@@ -7,9 +7,11 @@ namespace Sandbox.Cli;
 /// <summary><c>sandbox pull [OPTIONS] REF</c>: fetch an image from a registry into the store.</summary>
 public static class PullCommand
 {
-    private static readonly OptionSpec[] Specs = [.. RegistryCommandOptions.Specs, new(false, "--quiet", "-q"), new(false, "--help")];
+    private static readonly OptionSpec[] Specs = [.. RegistryCommandOptions.Specs, new(false, "--quiet", "-q"), new(false, "--all-platforms"), new(false, "--help")];
 
-    public const string Usage = "Usage: sandbox pull [--tls-verify=false] [--cert-dir DIR] [--authfile FILE] [-q] REF\n\n" + RegistryCommandOptions.Usage;
+    public const string Usage = "Usage: sandbox pull [--tls-verify=false] [--cert-dir DIR] [--authfile FILE] [--all-platforms] [-q] REF\n\n"
+        + "      --all-platforms      Of an image index, keep every platform's image too (blobs only), so that a push sends the index whole\n"
+        + RegistryCommandOptions.Usage;
 
     public static async Task<int> ExecuteAsync(GlobalOptions global, string[] args, CancellationToken ct)
     {

@@ -35,6 +35,8 @@ public static class PushCommand
                 using var view = new TransferProgressView("pushed");
                 result = await store.PushAsync(source, destination, options, view, cancel.Token).ConfigureAwait(false);
             }
+            if (result.LeftOut.Count > 0)
+                Console.Error.WriteLine($"sandbox: the index pushed leaves out {string.Join(", ", result.LeftOut)}: not in the store nor in the registry (pull with --all-platforms to keep every platform)");
             Console.Out.WriteLine($"{result.Reference} {result.Digest}");
             return 0;
         }

@@ -36,6 +36,7 @@ public static class RegistryCommandOptions
             CertDir = certDir,
             Credentials = new CredentialStore(parsed.Value("--authfile")),
             ExplicitCredentials = explicitCredentials,
+            AllPlatforms = parsed.Has("--all-platforms"), // pull's own option
         };
     }
 }

@@ -11,15 +11,24 @@ namespace Sandbox.Images.Registry;
 /// <c>$XDG_CONFIG_HOME/containers/auth.json</c>, and docker's <c>$DOCKER_CONFIG/config.json</c>
 /// (<c>~/.docker/config.json</c>), read in that order. <c>login</c> writes to <c>--authfile</c>, else
 /// <c>$REGISTRY_AUTH_FILE</c>, else docker's file, always with mode 0600; unknown keys of the file are kept.
+/// A file whose <c>credHelpers</c> names a helper for the registry, or whose <c>credsStore</c> names a default one,
+/// has its logins in that <see cref="CredentialHelper"/>: looked up there first, and stored and erased there by
+/// <c>login</c> and <c>logout</c> (the file then keeps an empty <c>auths</c> entry, as docker writes it).
 /// </summary>
 public sealed class CredentialStore
 {
     private const string DockerHubLegacyKey = "https://index.docker.io/v1/";
 
     private readonly string? _authFile;
+    private readonly string? _helperSearchPath;
 
     /// <param name="authFile">An explicit auth file (<c>--authfile</c>): the only file read and written.</param>
-    public CredentialStore(string? authFile = null) => _authFile = string.IsNullOrEmpty(authFile) ? null : authFile;
+    /// <param name="helperSearchPath">Where credential helpers are looked for, PATH-style (default <c>$PATH</c>).</param>
+    public CredentialStore(string? authFile = null, string? helperSearchPath = null)
+    {
+        _authFile = string.IsNullOrEmpty(authFile) ? null : authFile;
+        _helperSearchPath = helperSearchPath;
+    }
 
     /// <summary>The files read, in order.</summary>
     public IReadOnlyList<string> SearchPath
@@ -70,7 +79,10 @@ public sealed class CredentialStore
     {
         foreach (var file in SearchPath)
         {
-            var auths = ReadFile(file)?["auths"] as JsonObject;
+            var root = ReadFile(file);
+            if (root is null) continue;
+            if (HelperFor(root, registry, file) is { } helper && helper.Get(ServerUrl(registry)) is { } fromHelper) return fromHelper;
+            var auths = root["auths"] as JsonObject;
             if (auths is null) continue;
             foreach (var key in KeysFor(registry))
             {
@@ -98,7 +110,25 @@ public sealed class CredentialStore
         return new RegistryCredentials(decoded[..colon], decoded[(colon + 1)..]) { Source = file };
     }
 
-    /// <summary>Stores a login (replacing the registry's earlier one); returns the file written.</summary>
+    /// <summary>
+    /// The server address docker hands a helper: the registry's host[:port], or Docker Hub's historical
+    /// <c>https://index.docker.io/v1/</c>.
+    /// </summary>
+    private static string ServerUrl(string registry) => registry == RegistryReference.DockerHub ? DockerHubLegacyKey : registry;
+
+    /// <summary>The helper a file names for <paramref name="registry"/>: its <c>credHelpers</c> entry, else its <c>credsStore</c>.</summary>
+    private CredentialHelper? HelperFor(JsonObject root, string registry, string file)
+    {
+        if (root["credHelpers"] is JsonObject helpers)
+            foreach (var key in KeysFor(registry))
+                if (helpers[key] is JsonValue v && v.TryGetValue<string>(out var name) && name.Length > 0)
+                    return new CredentialHelper(name, file, _helperSearchPath);
+        if (root["credsStore"] is JsonValue store && store.TryGetValue<string>(out var defaultName) && defaultName.Length > 0)
+            return new CredentialHelper(defaultName, file, _helperSearchPath);
+        return null;
+    }
+
+    /// <summary>Stores a login (replacing the registry's earlier one); returns where it went (the file, or the helper and its file).</summary>
     public string Save(string registry, RegistryCredentials credentials)
     {
         var file = WriteTarget;
@@ -106,9 +136,19 @@ public sealed class CredentialStore
         if (root["auths"] is not JsonObject auths) root["auths"] = auths = new JsonObject();
         foreach (var k in KeysFor(registry)) auths.Remove(k);
         var key = registry == RegistryReference.DockerHub && !IsContainersAuthFile(file) ? DockerHubLegacyKey : registry;
-        auths[key] = new JsonObject { ["auth"] = Convert.ToBase64String(Encoding.UTF8.GetBytes($"{credentials.Username}:{credentials.Password}")) };
+        var helper = HelperFor(root, registry, file);
+        if (helper is not null)
+        {
+            // The secret goes to the helper only; the file records the registry with no secret, as docker does.
+            helper.Store(ServerUrl(registry), credentials);
+            auths[key] = new JsonObject();
+        }
+        else
+        {
+            auths[key] = new JsonObject { ["auth"] = Convert.ToBase64String(Encoding.UTF8.GetBytes($"{credentials.Username}:{credentials.Password}")) };
+        }
         WriteFile(file, root);
-        return file;
+        return helper is null ? file : $"{helper.Executable} (configured in {file})";
     }
 
     /// <summary>Removes the registry's login from every file that has one; returns those files.</summary>
@@ -118,7 +158,9 @@ public sealed class CredentialStore
         foreach (var file in SearchPath.Distinct())
         {
             var root = ReadFile(file);
-            if (root?["auths"] is not JsonObject auths) continue;
+            if (root is null) continue;
+            if (HelperFor(root, registry, file) is { } helper && helper.Erase(ServerUrl(registry))) changed.Add($"{helper.Executable} (configured in {file})");
+            if (root["auths"] is not JsonObject auths) continue;
             bool any = false;
             foreach (var k in KeysFor(registry)) any |= auths.Remove(k);
             if (!any) continue;

@@ -10,6 +10,24 @@ public sealed record RegistryManifest(byte[] Bytes, string MediaType, string Dig
 public sealed partial class RegistryClient
 {
     /// <summary>
+    /// HEAD of a manifest or index by tag or digest: the digest the registry names it by (<c>Docker-Content-Digest</c>),
+    /// or null when it does not say (or answers anything but 200: the GET that follows reports that properly). Enough
+    /// to tell that a stored image is current without transferring anything.
+    /// </summary>
+    public async Task<string?> HeadManifestAsync(string repository, string reference, CancellationToken ct)
+    {
+        var what = $"manifest {repository}{(Digests.IsValid(reference) ? "@" : ":")}{reference}";
+        using var response = await SendAsync(() =>
+        {
+            var r = new HttpRequestMessage(HttpMethod.Head, Url($"v2/{repository}/manifests/{reference}"));
+            foreach (var a in ManifestAccept) r.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(a));
+            return r;
+        }, [PullScope(repository)], what, ct).ConfigureAwait(false);
+        if (response.StatusCode != HttpStatusCode.OK) return null;
+        return response.Headers.TryGetValues("Docker-Content-Digest", out var values) && values.FirstOrDefault() is { } d && Digests.IsValid(d) ? d : null;
+    }
+
+    /// <summary>
     /// GETs a manifest or index by tag or digest. The body's sha256 is checked against the reference's digest and the
     /// <c>Docker-Content-Digest</c> header; a registry that lies about either is an error.
     /// </summary>

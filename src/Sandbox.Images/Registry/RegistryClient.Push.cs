@@ -20,6 +20,21 @@ public sealed partial class RegistryClient
         throw await ErrorAsync(response, what, ct, push: true).ConfigureAwait(false);
     }
 
+    /// <summary>HEAD of a manifest by digest: whether the repository already has it (an index's entries must exist before it).</summary>
+    public async Task<bool> ManifestExistsAsync(string repository, string digest, CancellationToken ct)
+    {
+        var what = $"manifest {repository}@{Digests.Short(digest)}";
+        using var response = await SendAsync(() =>
+        {
+            var r = new HttpRequestMessage(HttpMethod.Head, Url($"v2/{repository}/manifests/{digest}"));
+            foreach (var a in ManifestAccept) r.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(a));
+            return r;
+        }, [PushScope(repository)], what, ct).ConfigureAwait(false);
+        if (response.StatusCode == HttpStatusCode.NotFound) return false;
+        if (response.IsSuccessStatusCode) return true;
+        throw await ErrorAsync(response, what, ct, push: true).ConfigureAwait(false);
+    }
+
     /// <summary>
     /// Puts a blob into <paramref name="repository"/>: HEAD first (nothing to do when it is there), then a
     /// cross-repository mount from each of <paramref name="mountFrom"/> on the same registry, then an upload —

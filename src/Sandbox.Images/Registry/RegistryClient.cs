@@ -36,14 +36,24 @@ public sealed partial class RegistryClient : IDisposable
     private Uri? _base;
     private AuthChallenge? _challenge;
 
-    public RegistryClient(string registry, RegistryOptions options, ILogger logger)
+    private readonly string? _schemeHints;
+
+    /// <param name="schemeHints">
+    /// A directory where the client remembers which loopback registries speak plain HTTP (one empty file per
+    /// host:port), so that the next command asks them over HTTP first instead of failing a TLS handshake each time.
+    /// </param>
+    public RegistryClient(string registry, RegistryOptions options, ILogger logger, string? schemeHints = null)
     {
         Registry = registry;
+        _schemeHints = schemeHints;
         _options = options;
         _logger = logger;
         _http = new HttpClient(CreateHandler(registry, options, this), disposeHandler: true) { Timeout = Timeout.InfiniteTimeSpan };
         _http.DefaultRequestHeaders.UserAgent.Add(new ProductInfoHeaderValue("sandbox", "1.0"));
     }
+
+    /// <summary>Blobs transferred at once (the options').</summary>
+    public int ParallelTransfers => _options.ParallelTransfers;
 
     /// <summary>host[:port] as written in references (<c>docker.io</c> for Docker Hub).</summary>
     public string Registry { get; }
@@ -137,6 +147,21 @@ public sealed partial class RegistryClient : IDisposable
         try
         {
             if (_base is not null) return;
+            var hint = RegistryReference.IsLoopback(Registry) && _schemeHints is not null
+                ? Path.Combine(_schemeHints, Registry.Replace('/', '_')) : null;
+            if (hint is not null && File.Exists(hint))
+            {
+                // Plain HTTP last time: ask that first; anything but a registry's answer sends us the usual way.
+                try
+                {
+                    await PingAsync(new Uri($"http://{Endpoint}/"), ct).ConfigureAwait(false);
+                    return;
+                }
+                catch (RegistryException e) when (e.Failure is RegistryFailure.Network or RegistryFailure.Protocol or RegistryFailure.Timeout)
+                {
+                    TryDelete(hint);
+                }
+            }
             var https = new Uri($"https://{Endpoint}/");
             try
             {
@@ -149,12 +174,27 @@ public sealed partial class RegistryClient : IDisposable
                 // docker's rule: a loopback registry may speak plain HTTP.
                 RegistryLog.FallingBackToHttp(_logger, Registry, e.Message);
                 await PingAsync(new Uri($"http://{Endpoint}/"), ct).ConfigureAwait(false);
+                if (hint is not null)
+                {
+                    try
+                    {
+                        Directory.CreateDirectory(_schemeHints!);
+                        File.WriteAllBytes(hint, []);
+                    }
+                    catch (Exception x) when (x is IOException or UnauthorizedAccessException) { } // only a hint
+                }
             }
         }
         finally
         {
             _pingLock.Release();
         }
+    }
+
+    private static void TryDelete(string file)
+    {
+        try { File.Delete(file); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
     }
 
     private async Task PingAsync(Uri baseUri, CancellationToken ct)
@@ -191,6 +231,9 @@ public sealed partial class RegistryClient : IDisposable
             return _credentials;
         }
     }
+
+    /// <summary>docker's user name for a login whose secret is an identity token (an OAuth2 refresh token).</summary>
+    public const string IdentityTokenUser = "<token>";
 
     private static string BasicValue(RegistryCredentials c) => Convert.ToBase64String(Encoding.UTF8.GetBytes($"{c.Username}:{c.Password}"));
 
@@ -244,10 +287,29 @@ public sealed partial class RegistryClient : IDisposable
         if (uri.Scheme != "https" && !(uri.Scheme == "http" && RegistryReference.IsLoopback(uri.Authority)))
             throw new RegistryException(RegistryFailure.Tls, $"{Registry}: refusing to send credentials to a token realm over plain HTTP ({uri.Scheme}://{uri.Authority})");
         var creds = Credentials;
+        // An identity token (user name "<token>", from an auth file's identitytoken or a credential helper) is an
+        // OAuth2 refresh token: POSTed to the realm as a form (docker's flow), never sent as Basic credentials.
+        bool identityToken = creds is { Username: IdentityTokenUser };
         for (int attempt = 1; ; attempt++)
         {
-            var request = new HttpRequestMessage(HttpMethod.Get, uri);
-            if (creds is not null) request.Headers.Authorization = new AuthenticationHeaderValue("Basic", BasicValue(creds));
+            HttpRequestMessage request;
+            if (identityToken)
+            {
+                var form = new List<KeyValuePair<string, string>>
+                {
+                    new("grant_type", "refresh_token"),
+                    new("refresh_token", creds!.Password),
+                    new("client_id", "sandbox"),
+                };
+                if (challenge.Service is { } s) form.Add(new("service", s));
+                if (scopes.Length > 0) form.Add(new("scope", string.Join(' ', scopes)));
+                request = new HttpRequestMessage(HttpMethod.Post, new Uri(realm)) { Content = new FormUrlEncodedContent(form) };
+            }
+            else
+            {
+                request = new HttpRequestMessage(HttpMethod.Get, uri);
+                if (creds is not null) request.Headers.Authorization = new AuthenticationHeaderValue("Basic", BasicValue(creds));
+            }
             HttpResponseMessage response;
             try
             {
@@ -268,6 +330,7 @@ public sealed partial class RegistryClient : IDisposable
                 if (response.StatusCode == HttpStatusCode.Unauthorized)
                     throw new RegistryException(RegistryFailure.Unauthorized, creds is null
                         ? $"{Registry}: the token server requires a login (sandbox login {Registry})"
+                        : identityToken ? $"{Registry}: the token server refused the identity token (from {creds.Source ?? "the stored login"}); log in again"
                         : $"{Registry}: wrong username or password for '{creds.Username}' (token server {uri.Authority})");
                 if (response.StatusCode == HttpStatusCode.Forbidden)
                     throw new RegistryException(RegistryFailure.Denied, $"{Registry}: the token server denied access to {string.Join(", ", scopes)}");

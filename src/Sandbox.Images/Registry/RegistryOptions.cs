@@ -38,6 +38,13 @@ public sealed class RegistryOptions
     /// <summary>The first retry waits this long; each later one twice as long.</summary>
     public TimeSpan RetryDelay { get; init; } = TimeSpan.FromMilliseconds(250);
 
+    /// <summary>
+    /// Pull: besides this host's image, every other platform of an image index (manifests, configs and layers, kept as
+    /// blobs, not unpacked), so that a later push sends the index whole (<c>pull --all-platforms</c>; skopeo's
+    /// <c>copy --all</c>).
+    /// </summary>
+    public bool AllPlatforms { get; init; }
+
     /// <summary>Blobs transferred at once.</summary>
     public int ParallelTransfers { get; init; } = 3;
 

@@ -37,7 +37,11 @@ public sealed class HostStreams
         return new HostStreams { Stdin = interactive ? stdio.Stdin : null, Stdout = stdio.Stdout, Stderr = stdio.Stderr };
     }
 
-    private static FileStream FdStream(int fd, FileAccess access) =>
+    /// <summary>
+    /// fd 0, 1 or 2 as an unbuffered stream that leaves a terminal's mode alone (use it instead of Console's streams
+    /// wherever the caller's terminal may be raw).
+    /// </summary>
+    public static FileStream FdStream(int fd, FileAccess access) =>
         new(new Microsoft.Win32.SafeHandles.SafeFileHandle(fd, ownsHandle: false), access, bufferSize: 0);
 
     /// <summary>The caller's terminal size (stdout, stdin or stderr), for a pty's initial size.</summary>

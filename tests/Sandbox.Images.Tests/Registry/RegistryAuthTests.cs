@@ -119,6 +119,83 @@ public sealed class TlsRegistryTests(TlsRegistryFixture fx) : IClassFixture<TlsR
             "--format", "{{.Digest}}", $"docker://{fx.Registry.Host}/secure/copy:v1").Trim();
         Assert.Equal(fx.Digest, seen);
     }
+
+    /// <summary>
+    /// A real docker credential helper (docker-credential-sbxtest, python): keeps logins in a JSON file beside it and
+    /// logs each call's argv, so the test can see that secrets never reach a command line.
+    /// </summary>
+    private string WriteHelper()
+    {
+        var bin = Path.Combine(_dir.Path, "bin");
+        Directory.CreateDirectory(bin);
+        var helper = Path.Combine(bin, "docker-credential-sbxtest");
+        File.WriteAllText(helper, $$"""
+            #!/usr/bin/env python3
+            import json, os, sys
+            db, log = "{{Path.Combine(_dir.Path, "helper.json")}}", "{{Path.Combine(_dir.Path, "helper.log")}}"
+            data = json.load(open(db)) if os.path.exists(db) else {}
+            action, stdin = sys.argv[1], sys.stdin.read().strip()
+            open(log, "a").write(json.dumps(sys.argv[1:]) + "\n")
+            if action == "get":
+                if stdin not in data:
+                    print("credentials not found in native keychain"); sys.exit(1)
+                print(json.dumps({"ServerURL": stdin, "Username": data[stdin][0], "Secret": data[stdin][1]}))
+            elif action == "store":
+                c = json.loads(stdin); data[c["ServerURL"]] = [c["Username"], c["Secret"]]; json.dump(data, open(db, "w"))
+            elif action == "erase":
+                if stdin not in data:
+                    print("credentials not found in native keychain"); sys.exit(1)
+                del data[stdin]; json.dump(data, open(db, "w"))
+            else:
+                print("unknown action"); sys.exit(1)
+            """);
+        File.SetUnixFileMode(helper, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        return bin;
+    }
+
+    [Fact]
+    public async Task Logins_go_through_a_credential_helper_named_by_credsStore_or_credHelpers()
+    {
+        var bin = WriteHelper();
+        var config = Path.Combine(_dir.Path, "config.json");
+        File.WriteAllText(config, """{"credsStore": "sbxtest", "auths": {}}""");
+        var logins = new CredentialStore(config, bin);
+        RegistryOptions Opts(CredentialStore c) => new() { Credentials = c, CertDir = fx.Registry.CaDir, CertsDirectories = [], RetryDelay = TimeSpan.FromMilliseconds(50) };
+
+        // login: the secret goes to the helper; the file keeps an empty entry (docker's form) and no secret.
+        var where = logins.Save(fx.Registry.Host, new RegistryCredentials(RegistryServer.User, RegistryServer.Password));
+        Assert.Contains("docker-credential-sbxtest", where);
+        var text = File.ReadAllText(config);
+        Assert.DoesNotContain(RegistryServer.Password, text);
+        Assert.DoesNotContain(Convert.ToBase64String(Encoding.UTF8.GetBytes($"{RegistryServer.User}:{RegistryServer.Password}")), text);
+        Assert.Contains($"\"{fx.Registry.Host}\": {{}}", text);
+        Assert.Contains(RegistryServer.Password, File.ReadAllText(Path.Combine(_dir.Path, "helper.json")));
+
+        // A pull finds the login through the helper.
+        var image = await _dir.NewStore().PullAsync(Ref, Opts(logins));
+        Assert.Equal(fx.Digest, image.Digest);
+
+        // credHelpers wins over credsStore for its registry (here credsStore names a helper that is not installed).
+        File.WriteAllText(config, $$$"""{"credsStore": "nothere", "credHelpers": {"{{{fx.Registry.Host}}}": "sbxtest"}}""");
+        image = await _dir.NewStore().PullAsync(Ref, Opts(new CredentialStore(config, bin)));
+        Assert.Equal(fx.Digest, image.Digest);
+        var missing = Assert.Throws<Sandbox.Core.SandboxException>(() => new CredentialStore(config, bin).Find("other.example:5000"));
+        Assert.Equal($"credential helper docker-credential-nothere (named in {config}) is not installed (not found in PATH)", missing.Message);
+
+        // logout erases it in the helper; the next pull has no login.
+        File.WriteAllText(config, """{"credsStore": "sbxtest"}""");
+        var removed = new CredentialStore(config, bin).Remove(fx.Registry.Host);
+        Assert.Contains(removed, r => r.Contains("docker-credential-sbxtest", StringComparison.Ordinal));
+        var e = await Assert.ThrowsAsync<RegistryException>(() => _dir.NewStore().PullAsync(Ref, Opts(new CredentialStore(config, bin))));
+        Assert.Equal(RegistryFailure.Unauthorized, e.Failure);
+
+        // The helper saw actions as its only argument: never a secret on a command line.
+        var calls = File.ReadAllLines(Path.Combine(_dir.Path, "helper.log"));
+        Assert.Contains("[\"store\"]", calls);
+        Assert.Contains("[\"get\"]", calls);
+        Assert.Contains("[\"erase\"]", calls);
+        Assert.All(calls, c => Assert.DoesNotContain(RegistryServer.Password, c));
+    }
 }
 
 /// <summary>Token auth: the registry sends clients to a token server the test runs; tokens are cached per scope.</summary>
@@ -163,6 +240,26 @@ public sealed class TokenRegistryTests(TokenRegistryFixture fx) : IClassFixture<
         var logins = new CredentialStore(Path.Combine(_dir.Path, "config.json"));
         if (password is not null) logins.Save(fx.Registry.Host, new RegistryCredentials(RegistryServer.User, password));
         return new RegistryOptions { Credentials = logins, CertsDirectories = [], RetryDelay = TimeSpan.FromMilliseconds(50) };
+    }
+
+    [Fact]
+    public async Task An_identity_token_is_exchanged_as_an_OAuth2_refresh_token()
+    {
+        var config = Path.Combine(_dir.Path, "identity.json");
+        RegistryOptions With(string token)
+        {
+            File.WriteAllText(config, "{\"auths\": {\"" + fx.Registry.Host + "\": {\"identitytoken\": \"" + token + "\"}}}");
+            return new RegistryOptions { Credentials = new CredentialStore(config), CertsDirectories = [], RetryDelay = TimeSpan.FromMilliseconds(50) };
+        }
+        int before = fx.Registry.Tokens!.RefreshTokenPosts;
+        var image = await _dir.NewStore().PullAsync($"{fx.Registry.Host}/tok/layered:t", With(TokenServer.IdentityToken));
+        Assert.Equal(fx.Digest, image.Digest);
+        Assert.True(fx.Registry.Tokens.RefreshTokenPosts > before);
+
+        var e = await Assert.ThrowsAsync<RegistryException>(() => _dir.NewStore().PullAsync($"{fx.Registry.Host}/tok/layered:t", With("revoked-identity-token")));
+        Assert.Equal(RegistryFailure.Unauthorized, e.Failure);
+        Assert.Contains("refused the identity token", e.Message);
+        Assert.DoesNotContain("revoked-identity-token", e.ToString());
     }
 
     [Fact]

@@ -47,7 +47,23 @@ public sealed class RegistryPullTests(PlainRegistryFixture fx) : IClassFixture<P
         Assert.Equal(fx.LayeredDigest, again.Digest);
         var second = fx.Proxy.Requests.Skip(before).ToList();
         Assert.DoesNotContain(second, r => r.Contains("/blobs/", StringComparison.Ordinal));
+        // One HEAD of the manifest and a digest match: no manifest body either.
+        Assert.Contains(second, r => r.StartsWith("HEAD /v2/layered/manifests/t", StringComparison.Ordinal));
+        Assert.DoesNotContain(second, r => r.StartsWith("GET /v2/layered/manifests/", StringComparison.Ordinal));
         Assert.All(progress.Events, e => Assert.Equal(TransferState.Exists, e.State));
+    }
+
+    [Fact]
+    public async Task A_tag_that_moved_in_the_registry_is_pulled_again()
+    {
+        var store = _dir.NewStore();
+        PlainRegistryFixture.Skopeo("copy", "--src-tls-verify=false", "--dest-tls-verify=false",
+            $"docker://{fx.Registry.Host}/layered:t", $"docker://{fx.Registry.Host}/moving:t");
+        Assert.Equal(fx.LayeredDigest, (await store.PullAsync($"{fx.Registry.Host}/moving:t", fx.Options())).Digest);
+        PlainRegistryFixture.Skopeo("copy", "--all", "--src-tls-verify=false", "--dest-tls-verify=false",
+            $"docker://{fx.Registry.Host}/multi:t", $"docker://{fx.Registry.Host}/moving:t");
+        Assert.Equal(fx.MultiAmd64Digest, (await store.PullAsync($"{fx.Registry.Host}/moving:t", fx.Options())).Digest);
+        Assert.Equal(fx.MultiAmd64Digest, (await store.InspectAsync($"{fx.Registry.Host}/moving:t")).Digest);
     }
 
     [Fact]

@@ -83,4 +83,82 @@ public sealed class RegistryPushTests(PlainRegistryFixture fx) : IClassFixture<P
         Assert.Equal("added\n", File.ReadAllText(Path.Combine(details.Rootfs!, "data/added")));
         if (format == Sandbox.Images.ArchiveFormat.OciArchive) Assert.Equal(fx.LayeredDigest, imported.Digest);
     }
+
+    /// <summary>What the real registry says a tag's digest is (HEAD with every manifest type accepted).</summary>
+    private async Task<string> RegistryDigestAsync(string repository, string tag)
+    {
+        using var http = new HttpClient();
+        using var request = new HttpRequestMessage(HttpMethod.Head, $"http://{fx.Registry.Host}/v2/{repository}/manifests/{tag}");
+        foreach (var t in new[] { Oci.MediaTypes.OciIndex, Oci.MediaTypes.DockerManifestList, Oci.MediaTypes.OciManifest, Oci.MediaTypes.DockerManifest })
+            request.Headers.Accept.Add(new System.Net.Http.Headers.MediaTypeWithQualityHeaderValue(t));
+        using var response = await http.SendAsync(request);
+        response.EnsureSuccessStatusCode();
+        return response.Headers.GetValues("Docker-Content-Digest").Single();
+    }
+
+    [Fact]
+    public async Task A_pulled_index_pushes_as_an_index_of_the_platforms_the_store_holds()
+    {
+        var store = _dir.NewStore();
+        var pulled = await store.PullAsync($"{fx.Registry.Host}/multi:t", fx.Options());
+        Assert.Equal(fx.MultiAmd64Digest, pulled.Digest);
+        var sourceIndex = await RegistryDigestAsync("multi", "t");
+
+        // A new repository has no arm64 image and the store holds none: the index goes without it (the registry
+        // checks that an index's manifests exist), and says so.
+        var partial = await store.PushAsync($"{fx.Registry.Host}/multi:t", $"{fx.Registry.Host}/idx/partial:t", fx.Options());
+        Assert.Equal(Oci.MediaTypes.OciIndex, partial.IndexMediaType);
+        Assert.Equal(["linux/arm64/v8"], partial.LeftOut);
+        Assert.NotEqual(sourceIndex, partial.Digest);
+        Assert.Equal(partial.Digest, await RegistryDigestAsync("idx/partial", "t"));
+        var raw = JsonNode.Parse(PlainRegistryFixture.Skopeo("inspect", "--raw", "--tls-verify=false", $"docker://{fx.Registry.Host}/idx/partial:t"))!;
+        var entry = Assert.Single(raw["manifests"]!.AsArray());
+        Assert.Equal(fx.MultiAmd64Digest, entry!["digest"]!.GetValue<string>());
+        Assert.Equal("amd64", entry["platform"]!["architecture"]!.GetValue<string>());
+        // skopeo reads it as any multi-platform image: the index's digest, and the amd64 image behind it.
+        Assert.Equal($"{partial.Digest} amd64",
+            PlainRegistryFixture.Skopeo("inspect", "--tls-verify=false", "--format", "{{.Digest}} {{.Architecture}}", $"docker://{fx.Registry.Host}/idx/partial:t").Trim());
+
+        // Back into the repository that has every platform: the index round-trips exactly.
+        var back = await store.PushAsync($"{fx.Registry.Host}/multi:t", $"{fx.Registry.Host}/multi:again", fx.Options());
+        Assert.Empty(back.LeftOut);
+        Assert.Equal(sourceIndex, back.Digest);
+        Assert.Equal(sourceIndex, await RegistryDigestAsync("multi", "again"));
+    }
+
+    [Fact]
+    public async Task Pull_all_platforms_then_push_round_trips_the_index_like_skopeo_copy_all()
+    {
+        var store = _dir.NewStore();
+        var options = fx.Options();
+        var all = new RegistryOptions { Credentials = null, RetryDelay = options.RetryDelay, AllPlatforms = true };
+        var pulled = await store.PullAsync($"{fx.Registry.Host}/multi:t", all);
+        Assert.Equal(fx.MultiAmd64Digest, pulled.Digest);
+        var sourceIndex = await RegistryDigestAsync("multi", "t");
+
+        var pushed = await store.PushAsync($"{fx.Registry.Host}/multi:t", $"{fx.Registry.Host}/idx/full:t", fx.Options());
+        Assert.Empty(pushed.LeftOut);
+        Assert.Equal(sourceIndex, pushed.Digest);
+        Assert.Equal(sourceIndex, await RegistryDigestAsync("idx/full", "t"));
+        // The arm64 image went too, whole (its manifest by digest, its config and the shared layers).
+        var arm = JsonNode.Parse(PlainRegistryFixture.Skopeo("inspect", "--raw", "--tls-verify=false", $"docker://{fx.Registry.Host}/idx/full@{fx.MultiArm64Digest}"))!;
+        Assert.NotNull(arm["config"]);
+
+        // skopeo's own copy of every platform gives the same digest.
+        PlainRegistryFixture.Skopeo("copy", "--all", "--src-tls-verify=false", "--dest-tls-verify=false",
+            $"docker://{fx.Registry.Host}/multi:t", $"docker://{fx.Registry.Host}/idx/skopeo:t");
+        Assert.Equal(await RegistryDigestAsync("idx/skopeo", "t"), pushed.Digest);
+
+        // Pulling it again (another name for the same registry) transfers no blob: every platform is held; removing
+        // the tags leaves no blob behind (the other platforms' blobs belong to the index the tags kept).
+        var before = fx.Proxy.Requests.Count;
+        await store.PullAsync($"{fx.Proxy.Host}/multi:t", all);
+        await store.PullAsync($"{fx.Proxy.Host}/multi:t", all);
+        var again = fx.Proxy.Requests.Skip(before).ToList();
+        Assert.NotEmpty(again);
+        Assert.DoesNotContain(again, r => r.Contains("/blobs/", StringComparison.Ordinal));
+        await store.RemoveAsync($"{fx.Proxy.Host}/multi:t");
+        await store.RemoveAsync($"{fx.Registry.Host}/multi:t");
+        Assert.Empty(Directory.EnumerateFiles(Path.Combine(store.Root, "blobs", "sha256")));
+    }
 }

@@ -18,6 +18,14 @@ public sealed class TokenServer : IDisposable
     public const string Service = "sandbox-test-registry";
     public const string Issuer = "sandbox-test-token-server";
 
+    /// <summary>The identity token (OAuth2 refresh token) the server accepts for the known user.</summary>
+    public const string IdentityToken = "identity-token-for-the-test-user";
+
+    /// <summary>How many token requests came as OAuth2 refresh-token POSTs.</summary>
+    public int RefreshTokenPosts => Volatile.Read(ref _posts);
+
+    private int _posts;
+
     private readonly HttpListener _listener = new();
     private readonly RSA _key = RSA.Create(2048);
     private readonly X509Certificate2 _cert;
@@ -79,6 +87,22 @@ public sealed class TokenServer : IDisposable
             user = _user;
         }
         var scopes = context.Request.QueryString.GetValues("scope") ?? [];
+        if (context.Request.HttpMethod == "POST")
+        {
+            // OAuth2: grant_type=refresh_token with an identity token, scopes space-separated in one field.
+            string body;
+            using (var reader = new StreamReader(context.Request.InputStream, Encoding.UTF8)) body = reader.ReadToEnd();
+            var form = body.Split('&', StringSplitOptions.RemoveEmptyEntries).Select(kv => kv.Split('=', 2))
+                .ToDictionary(kv => Uri.UnescapeDataString(kv[0].Replace('+', ' ')), kv => kv.Length > 1 ? Uri.UnescapeDataString(kv[1].Replace('+', ' ')) : "");
+            if (form.GetValueOrDefault("grant_type") != "refresh_token" || form.GetValueOrDefault("refresh_token") != IdentityToken)
+            {
+                Reply(response, 401, """{"details":"invalid refresh token"}""");
+                return;
+            }
+            Interlocked.Increment(ref _posts);
+            user = _user;
+            scopes = form.TryGetValue("scope", out var sc) ? sc.Split(' ', StringSplitOptions.RemoveEmptyEntries) : [];
+        }
         lock (Scopes) Scopes.AddRange(scopes);
         var access = new List<object>();
         if (user is not null)
@@ -112,7 +136,9 @@ public sealed class TokenServer : IDisposable
             ["access"] = access,
         };
         var jwt = new JwtSecurityTokenHandler().WriteToken(new JwtSecurityToken(header, payload));
-        Reply(response, 200, $$"""{"token":"{{jwt}}","expires_in":300}""");
+        Reply(response, 200, context.Request.HttpMethod == "POST"
+            ? $$"""{"access_token":"{{jwt}}","expires_in":300}"""
+            : $$"""{"token":"{{jwt}}","expires_in":300}""");
     }
 
     private static void Reply(HttpListenerResponse response, int status, string body)
