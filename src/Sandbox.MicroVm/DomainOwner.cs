@@ -26,7 +26,12 @@ internal sealed record DomainOwner(int Pid, long StartTime, string BootId, strin
     }
 
     /// <summary>The element without its namespace, as <c>virDomainSetMetadata</c> takes it (libvirt adds the namespace).</summary>
-    public string ToElementXml() => $"<owner pid='{Pid}' start='{StartTime}' boot='{BootId}'/>";
+    public string ToElementXml()
+    {
+        var e = new XElement("owner", new XAttribute("pid", Pid), new XAttribute("start", StartTime), new XAttribute("boot", BootId));
+        if (Root is not null) e.Add(new XAttribute("root", Root));
+        return e.ToString(SaveOptions.DisableFormatting);
+    }
 
     public static DomainOwner? Parse(string? xml)
     {

@@ -18,7 +18,7 @@ public sealed partial class MicroVmRuntime
     private async Task<GuestDomain?> TryClaimWarmAsync(PoolShape shape, DomainDefinition definition, SandboxDirectory dir, bool remove,
         string id, SandboxTimings timings, CancellationToken cancellationToken)
     {
-        var claimed = await WarmPool.TryClaimAsync(_paths, shape, DomainOwner.Current(), definition.ConsoleLogPath, _log, cancellationToken)
+        var claimed = await WarmPool.TryClaimAsync(_paths, shape, DomainOwner.Current(_paths), definition.ConsoleLogPath, _log, cancellationToken)
             .ConfigureAwait(false);
         if (claimed is null) return null;
         var connection = await ConnectAsync(cancellationToken).ConfigureAwait(false);
@@ -64,7 +64,7 @@ public sealed partial class MicroVmRuntime
             var definition = new DomainDefinition
             {
                 Name = MicroVmSandbox.FormatId(id),
-                Owner = DomainOwner.Current(),
+                Owner = DomainOwner.Current(_paths),
                 Accelerator = accelerator,
                 MemoryMiB = memoryMiB,
                 Cpus = cpus,
@@ -94,7 +94,7 @@ public sealed partial class MicroVmRuntime
                 BootMilliseconds = Math.Round(timings.SinceRequest(timings.InitStarted) ?? 0, 1),
             };
             record.Save(dir.Dir);
-            return new PoolMember(record, guest, dir, lease, _log);
+            return new PoolMember(record, guest, dir, lease, _paths.Root, _log);
         }
         catch
         {

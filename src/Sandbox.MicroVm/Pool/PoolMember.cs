@@ -21,10 +21,13 @@ public sealed class PoolMember : IAsyncDisposable
     private readonly SandboxDirectory _dir;
     private readonly IImageLease _image;
     private readonly ILogger _log;
+    private readonly string _root;
     private int _disposed;
 
-    internal PoolMember(PoolMemberRecord record, GuestDomain guest, SandboxDirectory dir, IImageLease image, ILogger log)
+    /// <param name="root">The store the member and its claimers belong to (recorded with the claimer as owner).</param>
+    internal PoolMember(PoolMemberRecord record, GuestDomain guest, SandboxDirectory dir, IImageLease image, string root, ILogger log)
     {
+        _root = root;
         Record = record;
         _guest = guest;
         _dir = dir;
@@ -70,7 +73,7 @@ public sealed class PoolMember : IAsyncDisposable
                     {
                         await stopWatch.CancelAsync().ConfigureAwait(false);
                         await gone.ConfigureAwait(false);
-                        await HandOverAsync(client, new DomainOwner(claimerPid, claimerStart, boot), console).ConfigureAwait(false);
+                        await HandOverAsync(client, new DomainOwner(claimerPid, claimerStart, boot, _root), console).ConfigureAwait(false);
                         return PoolMemberEnd.Claimed;
                     }
                 }
