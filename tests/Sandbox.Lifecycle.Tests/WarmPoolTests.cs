@@ -139,7 +139,12 @@ public sealed class WarmPoolTests : IClassFixture<Cli>, IAsyncLifetime
         var (killedHolder, claimed) = (left.Keys.First(), left.Keys.Last());
 
         // SIGKILL of a holder: its paused domain goes at the next command at the latest.
-        Process.GetProcessById(left[killedHolder]).Kill();
+        using (var holder = Process.GetProcessById(left[killedHolder]))
+        {
+            holder.Kill();
+            await holder.WaitForExitAsync();
+        }
+        // The next command (here pool ls) reaps the dead holder's directory and its domain.
         await EventuallyAsync(async () => (await MembersAsync()).All(m => m.GetProperty("id").GetString() != killedHolder), "dead holder still listed");
         await EventuallyAsync(() => Task.FromResult(!Domains().Contains($"sandbox-{killedHolder}")), "a killed holder's domain leaked");
 
