@@ -85,6 +85,7 @@ record_build_inputs() {
 #   vm    (libvirtd and the guest kernel)   for run/create with --vm before the image
 #   info  (libvirtd)                        for info
 #   bench (libvirtd, both guest kernels)    for bench
+#   vm                                      for pool fill (boots micro-VMs) and pool drain (libvirtd)
 # or to nothing. Reads the command line the way the CLI does (src/Sandbox.Cli/ArgReader.cs): options that take a
 # value consume the next argument unless given as --opt=value or -oVALUE; `--` or the first positional ends them.
 # The value-taking options must match GlobalOptions.Specs and RunCommand.Specs (a test in Sandbox.Cli.Tests checks).
@@ -104,6 +105,7 @@ launcher_scan() {
   done
   case $command in
     info|bench) LAUNCHER_NEEDS=$command; return 0 ;;
+    pool) case ${1-} in fill|drain) LAUNCHER_NEEDS=vm ;; esac; return 0 ;;
     run|create) ;;
     *) return 0 ;;
   esac

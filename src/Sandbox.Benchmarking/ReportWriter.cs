@@ -27,6 +27,13 @@ public static class ReportWriter
         foreach (var s in report.Subjects)
             sb.AppendLine(Inv, $"| {s.Name} | {s.Accelerator ?? "-"} | {Cell(s.Init)} | {Cell(s.Exec)} | {Cell(s.Exit)} | {Cell(s.Gone)} | {s.Failures} |");
         sb.AppendLine();
+        // The warm pool's target is relative to the cold path of the same run (docs/microvm.md, "Warm pool").
+        if (report.Subjects.FirstOrDefault(s => s.Name == "sandbox --vm")?.Exit is Distribution cold
+            && report.Subjects.FirstOrDefault(s => s.Name == Subjects.CliSubject.WarmName)?.Exit is Distribution warm && cold.Median > 0)
+        {
+            sb.AppendLine(Inv, $"Warm pool / cold boot, whole run (median): {warm.Median:0} / {cold.Median:0} ms = {warm.Median / cold.Median:0.00}×");
+            sb.AppendLine();
+        }
         if (report.Footprints.Count > 0)
         {
             sb.AppendLine("## Footprint of one idle sandbox (workload sleeping)");

@@ -51,6 +51,10 @@ public static partial class CommandLine
                                          Create a bridge network (NAT to the outside unless --internal)
           network ls                     List networks
           network rm NAME...             Remove networks (refused while a sandbox uses one)
+          pool fill IMAGE [--count N] [--memory M] [--cpus C] [--running]
+                                         Boot micro-VMs into the warm pool (run --vm takes a matching one)
+          pool ls [--format json]        List warm pool members, their shape, age and memory
+          pool drain [IMAGE]             Destroy warm pool members (of IMAGE, or all)
           info                           Show what this host can run
           prune                          Remove stopped sandboxes and what crashed ones left behind
           bench [IMAGE] [OPTIONS]        Measure both backends and their peers (runc, plain qemu)
@@ -125,7 +129,9 @@ public static partial class CommandLine
         "inspect" => LifecycleCommands.InspectAsync(global, args, ct),
         "cp" => CpCommand.ExecuteAsync(global, args, ct),
         "stats" => StatsCommand.ExecuteAsync(global, args, ct),
+        "pool" => PoolCommands.ExecuteAsync(global, args, ct),
         OwnerLauncher.Command => OwnerCommand.ExecuteAsync(global, args, ct),
+        PoolMemberLauncher.Command => PoolCommands.HoldAsync(global, args, ct),
         "bench" => BenchCommand.ExecuteAsync(global, args, ct),
         "help" => Task.FromResult(PrintUsage()),
         _ => throw new UsageException($"unknown command '{command}' (see 'sandbox --help')"),

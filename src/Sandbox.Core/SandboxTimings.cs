@@ -21,6 +21,9 @@ public sealed class SandboxTimings
     /// <summary>Everything the sandbox made is gone (processes, mounts, cgroups / domain).</summary>
     public long? Destroyed { get; set; }
 
+    /// <summary>How a micro-VM got its guest: "cold" (booted for this run) or "warm" (taken from the pool); null for containers.</summary>
+    public string? Boot { get; set; }
+
     public static long Now() => (long)(Stopwatch.GetTimestamp() * (1_000_000_000.0 / Stopwatch.Frequency));
 
     /// <summary>Milliseconds from <see cref="Requested"/> to a mark, or null.</summary>
@@ -34,7 +37,7 @@ public sealed class SandboxTimings
     {
         static string V(long? v) => v?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "-";
         return $"sandbox-timings requested={V(Requested)} created={V(Created)} init={V(InitStarted)} exec={V(WorkloadStarted)} " +
-               $"exit={V(WorkloadExited)} gone={V(Destroyed)} accel={accelerator ?? "-"}";
+               $"exit={V(WorkloadExited)} gone={V(Destroyed)} accel={accelerator ?? "-"} boot={Boot ?? "-"}";
     }
 
     /// <summary>Parses a line written by <see cref="ToRawLine"/>; false for any other line.</summary>
@@ -57,6 +60,7 @@ public sealed class SandboxTimings
                 case "exit": timings.WorkloadExited = v; break;
                 case "gone": timings.Destroyed = v; break;
                 case "accel": accelerator = kv[1] == "-" ? null : kv[1]; break;
+                case "boot": timings.Boot = kv[1] == "-" ? null : kv[1]; break;
             }
         }
         return true;

@@ -35,6 +35,10 @@ internal static class GuestBoot
             if (channel.ReadStart() is not InitSpec spec) return code;
             try
             {
+                ApplyHostState(spec);
+                // A second Hello: the guest may have waited (paused) in the warm pool since the first, so the host
+                // re-aligns the marks that follow to its own clock.
+                channel.Send(MessageType.Hello, Payload.Hello(Processes.MonotonicNs()));
                 MountRoot(spec);
                 // A bridge network: eth0 from the host's IPAM (see docs/network.md).
                 if (spec.Interface is GuestInterface nic) Network.GuestNetwork.Configure(nic);
@@ -58,6 +62,22 @@ internal static class GuestBoot
             catch (ErrnoException e) { Console.Error.WriteLine($"sandbox-init: {e.Message}"); }
         }
         return code;
+    }
+
+    /// <summary>The wall clock and entropy of this run, from Start (a pooled guest booted long before it).</summary>
+    private static void ApplyHostState(InitSpec spec)
+    {
+        if (spec.RealtimeNs > 0)
+            Workload.Try(InitFailure.Other, "set the guest's clock", () => Clock.SetRealtime(spec.RealtimeNs));
+        if (spec.EntropySeed is { Length: > 0 } seed)
+        {
+            // Writing to /dev/urandom mixes the bytes into the input pool (uncredited, which is all freshness needs).
+            Workload.Try(InitFailure.Other, "seed the guest's entropy", () =>
+            {
+                using var fd = Files.Open("/dev/urandom", Files.O_WRONLY);
+                Files.WriteAll(fd, seed);
+            });
+        }
     }
 
     private static void MountKernelFileSystems()

@@ -71,7 +71,7 @@ internal static class GuestWorkloadInit
     public static int Run()
     {
         var port = new SafeFileHandle(PortFd, ownsHandle: true);
-        var channel = new InitChannel(new FileStream(port, FileAccess.Read, 0), new FileStream(port, FileAccess.Write, 0));
+        var channel = new InitChannel(new FileStream(port, FileAccess.Read, 0), new FileStream(port, FileAccess.Write, 0)) { Port = port, HostSeen = true };
         InitSpec spec;
         try
         {

@@ -13,6 +13,8 @@ public sealed class InitChannel
     private readonly FrameWriter _writer;
     private readonly Queue<Frame?> _received = new();
     private Interop.Libc.SafeFd? _wake;
+    private volatile bool _hostGone;
+    private volatile bool _hostSeen;
 
     public InitChannel(Stream stream) : this(stream, stream) { }
 
@@ -29,18 +31,44 @@ public sealed class InitChannel
     /// </summary>
     public Interop.Libc.SafeFd? FdSocket { get; init; }
 
-    /// <summary>Guest only: the virtio-serial port's fd, handed on to the workload's init.</summary>
+    /// <summary>Guest only: the virtio-serial port's fd (handed on to the workload's init; polled for the host's hang-up).</summary>
     public Microsoft.Win32.SafeHandles.SafeFileHandle? Port { get; init; }
 
     /// <summary>Reads one frame synchronously (used before supervision starts, e.g. for the Start frame).</summary>
-    public Frame? Read() => _reader.Read();
+    public Frame? Read()
+    {
+        var frame = _reader.Read();
+        if (frame is not null) _hostSeen = true;
+        return frame;
+    }
+
+    /// <summary>The host has been connected (it sent a frame): from then on a hang-up means it is gone for good.</summary>
+    public bool HostSeen { get => _hostSeen; init => _hostSeen = value; }
 
     public void Send(MessageType type, ReadOnlySpan<byte> payload) => Send(type, Frame.MainProcess, payload);
 
     public void Send(MessageType type, uint process, ReadOnlySpan<byte> payload)
     {
+        // A virtio-serial write blocks while no host is connected: once the host hung up, nobody is left to tell, and a
+        // blocked init would keep a guest whose host died (a SIGKILLed run) alive instead of ending it.
+        if (_hostGone || HostHungUp()) return;
         try { _writer.Write(type, process, payload); }
         catch (IOException) { /* the host is gone; init notices through end of stream and tears down */ }
+    }
+
+    /// <summary>
+    /// Guest: the port polls POLLHUP while no host is connected (virtio_console). Checked before each write, so init does
+    /// not block in a write to a host that died before init's reader saw end-of-stream (e.g. right after Start).
+    /// </summary>
+    private bool HostHungUp()
+    {
+        // Before the host first connects, writes must block (nothing init says before that may be lost).
+        if (Port is null || !_hostSeen) return false;
+        Span<Interop.Libc.Files.PollFd> fds = [new Interop.Libc.Files.PollFd { Fd = (int)Port.DangerousGetHandle(), Events = Interop.Libc.Files.POLLOUT }];
+        if (Interop.Libc.Files.Poll(fds, 0) <= 0) return false;
+        if ((fds[0].Revents & Interop.Libc.Files.POLLHUP) == 0 || (fds[0].Revents & Interop.Libc.Files.POLLOUT) != 0) return false;
+        _hostGone = true;
+        return true;
     }
 
     public void SendMark(MarkKind kind, long monotonicNs) => Send(MessageType.Mark, new MarkMessage(kind, monotonicNs).Encode());
@@ -115,6 +143,8 @@ public sealed class InitChannel
             Frame? frame;
             try { frame = _reader.Read(); }
             catch (Exception e) when (e is IOException or ProtocolException or ObjectDisposedException) { frame = null; }
+            if (frame is null) _hostGone = true;
+            else _hostSeen = true;
             lock (_received) _received.Enqueue(frame);
             Interop.Libc.Files.EventFdSignal(_wake!);
             if (frame is null) return;

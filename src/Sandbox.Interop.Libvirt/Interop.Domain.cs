@@ -40,6 +40,9 @@ internal static partial class Interop
     [LibraryImport(Libraries.Libvirt, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial IntPtr virDomainGetMetadata(SafeDomainHandle domain, int type, string? uri, uint flags);
 
+    [LibraryImport(Libraries.Libvirt, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int virDomainSetMetadata(SafeDomainHandle domain, int type, string? metadata, string? key, string? uri, uint flags);
+
     [LibraryImport(Libraries.Libvirt)]
     internal static unsafe partial int virDomainMemoryStats(SafeDomainHandle domain, DomainMemoryStatNative* stats, uint nrStats, uint flags);
 

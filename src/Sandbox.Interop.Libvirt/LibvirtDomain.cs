@@ -67,6 +67,17 @@ public sealed class LibvirtDomain : IDisposable
         return e.Code == VIR_ERR_NO_DOMAIN_METADATA ? null : throw e;
     }
 
+    /// <summary>
+    /// Replaces the running domain's <c>&lt;metadata&gt;</c> element in namespace <paramref name="uri"/> (prefix
+    /// <paramref name="key"/>) with <paramref name="xml"/> (<c>virDomainSetMetadata</c>, live).
+    /// </summary>
+    public void SetMetadata(string uri, string key, string xml)
+    {
+        const int VIR_DOMAIN_METADATA_ELEMENT = 2, VIR_DOMAIN_AFFECT_LIVE = 1;
+        if (Interop.virDomainSetMetadata(_handle, VIR_DOMAIN_METADATA_ELEMENT, xml, key, uri, VIR_DOMAIN_AFFECT_LIVE) != 0)
+            throw LibvirtException.FromLastError($"virDomainSetMetadata {Name}");
+    }
+
     /// <summary>Memory statistics libvirt can report (without a balloon: at least the qemu process's RSS).</summary>
     public unsafe IReadOnlyDictionary<DomainMemoryStat, long> GetMemoryStats()
     {

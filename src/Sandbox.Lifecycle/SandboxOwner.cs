@@ -94,6 +94,7 @@ public sealed partial class SandboxOwner : IAsyncDisposable
             Accelerator = _sandbox.Accelerator.ToShortName(),
             InitPid = (_sandbox as Container.ContainerSandbox)?.InitPid,
             Domain = (_sandbox as MicroVm.MicroVmSandbox)?.DomainName,
+            Boot = _sandbox.Timings.Boot,
         };
         await SaveAsync(_record).ConfigureAwait(false);
         _control = ControlServer.Start(_store.PathOf(_record.Id, SandboxStore.ControlName), this, _log);

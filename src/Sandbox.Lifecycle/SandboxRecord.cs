@@ -35,6 +35,8 @@ public sealed record SandboxRecord
 
     /// <summary>The libvirt domain's name (VMs).</summary>
     public string? Domain { get; init; }
+    /// <summary>Micro-VM: "warm" when its guest came from the warm pool, "cold" when booted for it (docs/microvm.md).</summary>
+    public string? Boot { get; init; }
 
     public int? ExitCode { get; init; }
     public int? ExitSignal { get; init; }

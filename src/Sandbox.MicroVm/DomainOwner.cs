@@ -25,6 +25,14 @@ internal sealed record DomainOwner(int Pid, long StartTime, string BootId, strin
         return e.ToString(SaveOptions.DisableFormatting);
     }
 
+    /// <summary>The element without its namespace, as <c>virDomainSetMetadata</c> takes it (libvirt adds the namespace).</summary>
+    public string ToElementXml()
+    {
+        var e = new XElement("owner", new XAttribute("pid", Pid), new XAttribute("start", StartTime), new XAttribute("boot", BootId));
+        if (Root is not null) e.Add(new XAttribute("root", Root));
+        return e.ToString(SaveOptions.DisableFormatting);
+    }
+
     public static DomainOwner? Parse(string? xml)
     {
         if (string.IsNullOrEmpty(xml)) return null;

@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Sandbox.Core;
+using Sandbox.Interop.Libc;
 using Sandbox.Interop.Libvirt;
 using Sandbox.Protocol;
 using Sandbox.Protocol.Host;
@@ -25,6 +26,7 @@ internal sealed class GuestDomain : IAsyncDisposable
     /// <summary>virDomainCreateXML was called: a qemu may exist even if it failed (libvirtd died during the create).</summary>
     private bool _createCalled;
     private int _destroyed;
+    private bool _released;
 
     private GuestDomain(LibvirtConnection connection, DomainDefinition definition, SandboxDirectory dir, bool removeDirectory, ILogger log)
     {
@@ -45,14 +47,15 @@ internal sealed class GuestDomain : IAsyncDisposable
     /// init's Hello and InitStarted mark arrive, within <paramref name="deadline"/>. On any failure nothing is left.
     /// </summary>
     public static async Task<GuestDomain> BootAsync(LibvirtConnection connection, DomainDefinition definition, SandboxDirectory dir,
-        bool removeDirectory, string sandboxId, TimeSpan deadline, SandboxTimings timings, ILogger log, CancellationToken cancellationToken)
+        bool removeDirectory, string sandboxId, TimeSpan deadline, SandboxTimings timings, ILogger log, CancellationToken cancellationToken,
+        DomainCreateFlags flags = DomainCreateFlags.AutoDestroy)
     {
         var guest = new GuestDomain(connection, definition, dir, removeDirectory, log);
         try
         {
             var xml = definition.ToXml();
             guest._createCalled = true;
-            guest._domain = await Task.Run(() => connection.CreateDomain(xml, DomainCreateFlags.AutoDestroy), CancellationToken.None)
+            guest._domain = await Task.Run(() => connection.CreateDomain(xml, flags), CancellationToken.None)
                 .ConfigureAwait(false);
             timings.Created = SandboxTimings.Now();
             MicroVmLog.DomainCreated(log, definition.Name, definition.Accelerator);
@@ -105,6 +108,53 @@ internal sealed class GuestDomain : IAsyncDisposable
         });
         timer.Change(TimeSpan.FromMilliseconds(250), TimeSpan.FromMilliseconds(250));
         return timer;
+    }
+
+    /// <summary>
+    /// Takes over a warm pool member (docs/microvm.md, "Warm pool"): its running domain, found by name, and the channel
+    /// its holder connected and handed over (<paramref name="channel"/>, past init's first Hello). Owned from here on
+    /// exactly like a guest this process booted.
+    /// </summary>
+    public static GuestDomain Adopt(LibvirtConnection connection, DomainDefinition definition, SafeFd channel, SandboxDirectory dir,
+        bool removeDirectory, string sandboxId, SandboxTimings timings, ILogger log)
+    {
+        var guest = new GuestDomain(connection, definition, dir, removeDirectory, log);
+        try
+        {
+            guest._domain = connection.LookupDomain(definition.Name)
+                ?? throw new SandboxException(SandboxFailure.Libvirt, $"warm micro-VM {definition.Name} is gone");
+            guest._createCalled = true; // a running domain: DestroyAsync must end it like one this process created
+            guest._socket = new Socket(new SafeSocketHandle(channel.DangerousGetHandle(), ownsHandle: true));
+            channel.SetHandleAsInvalid();
+            guest._stream = new NetworkStream(guest._socket, ownsSocket: false);
+            guest.Session = new InitSession(guest._stream, sandboxId, timings, alignClock: true, guest.ConsoleTail);
+            return guest;
+        }
+        catch (Exception e)
+        {
+            // Nothing of the claimer's is touched (its directory stays for the cold boot that follows); the domain, if
+            // it still runs, ends when the channel closes.
+            channel.Dispose();
+            guest._socket?.Dispose();
+            guest._domain?.Dispose();
+            if (e is LibvirtException)
+                throw new SandboxException(SandboxFailure.Libvirt, $"cannot take warm micro-VM {definition.Name}: {e.Message}", e);
+            throw;
+        }
+    }
+
+    /// <summary>The connected channel's fd, for handing a pool member over (SCM_RIGHTS); still owned by this guest.</summary>
+    public SafeFd ChannelFd() => new((int)(_socket ?? throw new InvalidOperationException("not connected")).Handle, ownsHandle: false);
+
+    /// <summary>A pool member handed over: disposing lets go of the domain and the channel without destroying the domain.</summary>
+    public void Release() => _released = true;
+
+    /// <summary>Changes the owner recorded in the domain's metadata (the stale-domain reaper reads it).</summary>
+    public void SetOwner(DomainOwner owner)
+    {
+        var domain = _domain ?? throw new SandboxException(SandboxFailure.Libvirt, $"micro-VM {Name} is gone");
+        try { domain.SetMetadata(DomainOwner.Namespace, "sandbox", owner.ToElementXml()); }
+        catch (LibvirtException e) { throw new SandboxException(SandboxFailure.Libvirt, $"cannot hand over micro-VM {Name}: {e.Message}", e); }
     }
 
     private async Task ConnectAsync(string sandboxId, SandboxTimings timings, CancellationToken cancellationToken)
@@ -194,6 +244,13 @@ internal sealed class GuestDomain : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        if (_released)
+        {
+            _domain?.Dispose();
+            _stream?.Dispose();
+            _socket?.Dispose();
+            return;
+        }
         await DestroyAsync().ConfigureAwait(false);
         _domain?.Dispose();
         _domain = null;

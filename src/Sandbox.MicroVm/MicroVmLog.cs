@@ -32,4 +32,10 @@ internal static partial class MicroVmLog
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "domain {Name} XML: {Xml}")]
     public static partial void DomainXml(ILogger logger, string name, string xml);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "warm pool member {Id} ({Domain}) taken")]
+    public static partial void PoolMemberClaimed(ILogger logger, string id, string domain);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "warm pool member {Id}: {What}")]
+    public static partial void PoolMemberEnded(ILogger logger, string id, string what);
 }

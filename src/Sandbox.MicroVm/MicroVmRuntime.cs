@@ -3,6 +3,7 @@ using Sandbox.Core;
 using Sandbox.Interop.Libvirt;
 using Sandbox.Protocol;
 using Sandbox.Protocol.Host;
+using Sandbox.MicroVm.Pool;
 
 namespace Sandbox.MicroVm;
 
@@ -10,7 +11,7 @@ namespace Sandbox.MicroVm;
 /// The micro-VM backend: each sandbox is a transient libvirt domain booting the guest kernel with sandbox-init as its
 /// init, the image's EROFS disk as its root and a virtio-serial channel to the host. See docs/microvm.md.
 /// </summary>
-public sealed class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
+public sealed partial class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
 {
     /// <summary>The guest's RAM when the run sets no --memory.</summary>
     public const long DefaultMemoryMiB = 128;
@@ -93,15 +94,7 @@ public sealed class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
         var timings = new SandboxTimings { Requested = SandboxTimings.Now() };
         SandboxSpecValidator.Validate(spec);
         RejectUnsupported(spec);
-        // --memory is the workload's memory.max, as in a container; the guest gets the overhead on top.
-        long memoryMiB = spec.Limits.MemoryBytes is long m ? ((m + (1 << 20) - 1) >> 20) + GuestOverheadMiB : DefaultMemoryMiB;
-        int cpus = spec.Limits.Cpus is double c ? (int)Math.Ceiling(c) : 1;
-        if (cpus > Environment.ProcessorCount)
-            throw new SandboxException(SandboxFailure.InvalidSpec, $"--cpus {spec.Limits.Cpus} exceeds the host's {Environment.ProcessorCount} CPUs");
-        if (!File.Exists(_guest.KernelPath))
-            throw new SandboxException(SandboxFailure.BackendUnavailable, $"no guest kernel at {_guest.KernelPath}: build it with kernels/build.sh");
-        if (!File.Exists(_guest.InitramfsPath))
-            throw new SandboxException(SandboxFailure.BackendUnavailable, $"no guest initramfs at {_guest.InitramfsPath}: build it with scripts/build.sh");
+        var (memoryMiB, cpus) = GuestShape(spec.Limits);
 
         var connection = await ConnectAsync(cancellationToken).ConfigureAwait(false);
         var accelerator = (await GetAcceleratorAsync(cancellationToken).ConfigureAwait(false)).Accelerator;
@@ -120,6 +113,8 @@ public sealed class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
             initSpec.GuestLimits = GuestLimitsFor(spec.Limits, memoryMiB);
             initSpec.PidMax = GuestPidMax;
             initSpec.Privileged = spec.Privileged;
+            // Per-run state a pooled guest must not carry over from its boot (docs/microvm.md, "Warm pool").
+            initSpec.EntropySeed = System.Security.Cryptography.RandomNumberGenerator.GetBytes(64);
             if (spec.Network == NetworkMode.Bridge)
                 network = await Networks!.AttachGuestAsync(
                     spec.PublishAll ? spec with { Ports = PortMapping.WithExposed(spec.Ports, image.Config.ExposedPorts) } : spec,
@@ -142,12 +137,24 @@ public sealed class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
                 Nic = network is null ? null : new GuestNic(network.Settings.Bridge, network.Settings.Mac, GuestNic.TapName(id)),
             };
             MicroVmLog.DomainXml(_log, definition.Name, definition.ToXml());
-            guest = await GuestDomain.BootAsync(connection, definition, dir, spec.Remove, id, BootDeadline, timings, _log, cancellationToken)
-                .ConfigureAwait(false);
+            // A warm member of the same shape (docs/microvm.md, "Warm pool"), else a cold boot. Bridge networks need a NIC
+            // the member was not booted with.
+            if (network is null && UseWarmPool
+                && await TryClaimWarmAsync(new PoolShape(image.Digest, memoryMiB, cpus, GuestIdentity), definition, dir, spec.Remove, id, timings,
+                    cancellationToken).ConfigureAwait(false) is GuestDomain warm)
+                guest = warm;
+            else
+            {
+                timings.Boot = "cold";
+                guest = await GuestDomain.BootAsync(connection, definition, dir, spec.Remove, id, BootDeadline, timings, _log, cancellationToken)
+                    .ConfigureAwait(false);
+            }
             var sandbox = new MicroVmSandbox(id, guest, image, stdio, process, accelerator, memoryMiB << 20, timings, _log) { Network = network };
             network = null; // the sandbox owns it now
             try
             {
+                // The clock last, as near to Start as it gets: a cold guest booted for seconds, a warm one waited paused.
+                initSpec.RealtimeNs = (DateTimeOffset.UtcNow - DateTimeOffset.UnixEpoch).Ticks * 100;
                 await sandbox.StartAsync(sandbox.WithNetwork(initSpec, spec), cancellationToken).ConfigureAwait(false);
             }
             catch
@@ -170,6 +177,21 @@ public sealed class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
             image.Dispose();
             throw;
         }
+    }
+
+    /// <summary>The guest's RAM and vCPUs for a run's limits; checks that the guest artifacts exist.</summary>
+    private (long MemoryMiB, int Cpus) GuestShape(ResourceLimits limits)
+    {
+        // --memory is the workload's memory.max, as in a container; the guest gets the overhead on top.
+        long memoryMiB = limits.MemoryBytes is long m ? ((m + (1 << 20) - 1) >> 20) + GuestOverheadMiB : DefaultMemoryMiB;
+        int cpus = limits.Cpus is double c ? (int)Math.Ceiling(c) : 1;
+        if (cpus > Environment.ProcessorCount)
+            throw new SandboxException(SandboxFailure.InvalidSpec, $"--cpus {limits.Cpus} exceeds the host's {Environment.ProcessorCount} CPUs");
+        if (!File.Exists(_guest.KernelPath))
+            throw new SandboxException(SandboxFailure.BackendUnavailable, $"no guest kernel at {_guest.KernelPath}: build it with kernels/build.sh");
+        if (!File.Exists(_guest.InitramfsPath))
+            throw new SandboxException(SandboxFailure.BackendUnavailable, $"no guest initramfs at {_guest.InitramfsPath}: build it with scripts/build.sh");
+        return (memoryMiB, cpus);
     }
 
     private void RejectUnsupported(SandboxSpec spec)

@@ -68,6 +68,18 @@ public sealed class InitSpec
     /// capability sets, seccomp profile, masked/read-only paths and sysctls come from it (docs/oci-runtime.md).
     /// </summary>
     public Sandbox.Core.BundleSpec? Bundle { get; set; }
+
+    /// <summary>
+    /// Guest only: the host's wall clock at Start (ns since the epoch); init sets the guest's clock to it first, so a
+    /// guest that waited paused in the warm pool starts with the host's time. 0 leaves the clock alone.
+    /// </summary>
+    public long RealtimeNs { get; set; }
+
+    /// <summary>
+    /// Guest only: fresh random bytes from the host, mixed into the guest's pool at Start, so that no two workloads
+    /// share entropy whatever the guest did before Start (docs/microvm.md, "Warm pool").
+    /// </summary>
+    public byte[]? EntropySeed { get; set; }
 }
 
 /// <summary>One setrlimit: RLIMIT_* number, soft and hard values (ulong.MaxValue = RLIM_INFINITY).</summary>

@@ -45,6 +45,8 @@ public class LauncherTests
     [InlineData("--root", "info", "run", "busybox")]
     [InlineData("image", "import", "--vm")]
     [InlineData("images")]
+    [InlineData("pool", "ls")]
+    [InlineData("run", "busybox", "pool", "fill")]
     public void WorkloadArgumentsAndOptionValuesDoNotCount(params string[] args) => Assert.Equal("", Scan(args));
 
     [Theory]
@@ -56,6 +58,8 @@ public class LauncherTests
     [InlineData("info", "info")]
     [InlineData("info", "-D", "info")]
     [InlineData("bench", "bench", "--runs", "3")]
+    [InlineData("vm", "pool", "fill", "busybox", "--count", "2")]
+    [InlineData("vm", "--root", "/tmp/r", "pool", "drain")]
     public void TheCliOwnOptionsCount(string expected, params string[] args) => Assert.Equal(expected, Scan(args));
 
     /// <summary>

@@ -33,7 +33,7 @@ public static class BenchCommand
           --budget SIZE         Host memory the density test may use (default 4g)
           --format md|json      What to print on stdout (default md); both are written to --out
           -o, --out DIR         Where to write bench.md, bench.json and bench.svg (default ./bench-out)
-          --only LIST           Comma-separated subjects: container,vm,runc,qemu,qemu-stock (default all)
+          --only LIST           Comma-separated subjects: container,vm,vm-warm,runc,qemu,qemu-stock (default all)
           --no-density          Skip the density test
           --load-containers N   Load test: N idle containers at once, then all stopped and removed (e.g. 200)
           --load-vms N          Load test: N micro-VMs booting at once (e.g. 20)
@@ -62,10 +62,10 @@ public static class BenchCommand
             LoadVms = (int)(parsed.Value("--load-vms") is string lv ? ParsedArgs.ParsePositiveLong("--load-vms", lv) : 0),
             CommandLine = "sandbox bench " + string.Join(' ', args),
         };
-        var only = (parsed.Value("--only") ?? "container,vm,runc,qemu,qemu-stock").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet();
+        var only = (parsed.Value("--only") ?? "container,vm,vm-warm,runc,qemu,qemu-stock").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet();
         foreach (var o in only)
-            if (o is not ("container" or "vm" or "runc" or "qemu" or "qemu-stock"))
-                throw new UsageException($"unknown subject '{o}' in --only (use container, vm, runc, qemu, qemu-stock)");
+            if (o is not ("container" or "vm" or "vm-warm" or "runc" or "qemu" or "qemu-stock"))
+                throw new UsageException($"unknown subject '{o}' in --only (use container, vm, vm-warm, runc, qemu, qemu-stock)");
 
         var provider = RunCommand.CreateImageProvider(global);
         // The runc peer runs on the very rootfs the container backend uses as its overlay's lower layer.
@@ -77,6 +77,8 @@ public static class BenchCommand
         if (only.Contains("container")) subjects.Add(new CliSubject(cli, global.Paths.Root, options.Image, Isolation.Container, uri));
         if (only.Contains("vm")) subjects.Add(new CliSubject(cli, global.Paths.Root, options.Image, Isolation.Vm, uri,
             MicroVm.MicroVmRuntime.DefaultMemoryMiB << 20));
+        if (only.Contains("vm-warm")) subjects.Add(new CliSubject(cli, global.Paths.Root, options.Image, Isolation.Vm, uri,
+            MicroVm.MicroVmRuntime.DefaultMemoryMiB << 20, warm: true));
         if (only.Contains("runc")) subjects.Add(new RuncSubject(FindOnPath("runc") ?? "/usr/sbin/runc", lease.RootfsPath));
         var qemu = FindOnPath("qemu-system-x86_64") ?? "/usr/bin/qemu-system-x86_64";
         if (only.Contains("qemu"))

@@ -277,6 +277,7 @@ public static partial class RunCommand
             .Where(p => p.Milliseconds is not null)
             .Select(p => $"{p.Name} {p.Milliseconds:0.0}ms"));
         var accel = sandbox.Accelerator.ToShortName() is string a ? $" [{a}]" : "";
-        Console.Error.WriteLine($"timings ({sandbox.Isolation.ToString().ToLowerInvariant()}{accel}): {line}");
+        var boot = sandbox.Timings.Boot is string b ? $", {b}" : "";
+        Console.Error.WriteLine($"timings ({sandbox.Isolation.ToString().ToLowerInvariant()}{accel}{boot}): {line}");
     }
 }
