@@ -4,7 +4,7 @@
 # netdev: nothing is made on the host), alternating, RUNS times each. The kernel command line adds printk.time=1,
 # initcall_debug and ignore_loglevel, so the console shows when /init starts and how long each device probe took:
 # the NIC's cost is the probe of its virtio-mmio transport plus virtio_net's probe of the device.
-# Usage: bench/virtio-net-boot.sh [RUNS]    (prints a table; the consoles stay in a temp dir named at the end)
+# Usage: bench/virtio-net-boot.sh [RUNS]    (prints a table; SANDBOX_BENCH_KEEP=1 keeps the consoles' temp dir)
 set -euo pipefail
 source "$(dirname "$(readlink -f "$0")")/../scripts/lib.sh"
 runs=${1:-5}
@@ -43,4 +43,5 @@ for m, label in (("none", "no NIC"), ("nic", "one virtio-net NIC")):
     cell = lambda i: f"{statistics.median(x[i] for x in xs):.1f} (min {min(x[i] for x in xs):.1f})" if m == "nic" else "—"
     print(f"| {label} | {statistics.median(x[0] for x in xs):.0f}: {' '.join(f'{x[0]:.0f}' for x in xs)} | {cell(1)} | {cell(2)} |")
 PY
-echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg); consoles in $work"
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+if [ -n "${SANDBOX_BENCH_KEEP:-}" ]; then echo "consoles in $work"; else rm -rf "$work"; fi

@@ -20,6 +20,9 @@ say "building the micro-VM guest's initramfs"
 say "building sandbox (NativeAOT)"
 dotnet publish "$REPO_ROOT/src/Sandbox.Cli/Sandbox.Cli.csproj" -c Release -o "$OUT/bin" --nologo -v quiet -clp:ErrorsOnly >&2
 rm -f "$OUT/bin"/*.dbg "$OUT/bin"/*.pdb
+# The OCI runtime is the same binary under two more names, dispatched on argv[0] (docs/oci-runtime.md).
+ln -sfn sandbox "$OUT/bin/sandbox-oci"
+ln -sfn sandbox "$OUT/bin/sandbox-oci-vm"
 
 record_build_inputs
 mv "$BUILD_STAMP.new" "$BUILD_STAMP"

@@ -29,7 +29,7 @@ lib="${DESTDIR:-}$prefix/lib/sandbox"
 FILES=(sandbox-init sandbox-initramfs.cpio vmlinux)
 
 if $uninstall; then
-  rm -f "$bin/sandbox"
+  rm -f "$bin/sandbox" "$bin/sandbox-oci" "$bin/sandbox-oci-vm"
   for f in "${FILES[@]}"; do rm -f "$lib/$f"; done
   rmdir "$lib" 2>/dev/null || [ ! -d "$lib" ] || say "left $lib in place: it holds files sandbox did not install"
   say "removed sandbox from $prefix (its state in ${SANDBOX_ROOT:-/var/lib/sandbox} stays: 'sandbox prune', then remove it)"
@@ -51,6 +51,9 @@ put "$OUT/bin/sandbox-init" "$lib/sandbox-init" 0755
 put "$OUT/bin/sandbox-initramfs.cpio" "$lib/sandbox-initramfs.cpio" 0644
 put "$(readlink -f "$kernel")" "$lib/vmlinux" 0644
 put "$OUT/bin/sandbox" "$bin/sandbox" 0755
+# The OCI runtime (podman --runtime, containerd's BinaryName) is the same binary by two more names (docs/oci-runtime.md).
+ln -sfn sandbox "$bin/sandbox-oci"
+ln -sfn sandbox "$bin/sandbox-oci-vm"
 say "installed sandbox in $bin and its init, initramfs and guest kernel in $lib"
 # The micro-VM backend talks to libvirtd; without systemd nothing starts it at boot.
 [ -S /run/libvirt/libvirt-sock ] || say "for --vm, libvirtd must run: scripts/start-libvirtd.sh starts it on hosts without systemd"

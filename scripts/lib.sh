@@ -138,4 +138,5 @@ RUNTIME_PACKAGES=(busybox-static libvirt0 libvirt-daemon-system libvirt-clients 
 # Packages the guest kernel build needs.
 KERNEL_PACKAGES=(linux-source-6.1 flex bison bc libelf-dev libssl-dev xz-utils make gcc)
 # Packages only the tests and benchmarks need (third-party tools the tests compare against).
-TEST_PACKAGES=(umoci skopeo runc erofs-utils e2fsprogs zstd hyperfine docker-registry apache2-utils podman iproute2 iperf3)
+TEST_PACKAGES=(umoci skopeo runc erofs-utils e2fsprogs zstd hyperfine docker-registry apache2-utils podman iproute2 iperf3
+               conmon containerd tmux golang-github-opencontainers-specs-dev)

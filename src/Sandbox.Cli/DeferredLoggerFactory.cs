@@ -7,7 +7,7 @@ namespace Sandbox.Cli;
 /// start, measured) only when something is logged at or above the minimum level. Most commands log nothing, so
 /// they do not pay for it; a command that logs gets exactly what the real factory does.
 /// </summary>
-internal sealed class DeferredLoggerFactory(Func<ILoggerFactory> create, LogLevel minimum) : ILoggerFactory
+public sealed class DeferredLoggerFactory(Func<ILoggerFactory> create, LogLevel minimum) : ILoggerFactory
 {
     private readonly Lazy<ILoggerFactory> _inner = new(create, LazyThreadSafetyMode.ExecutionAndPublication);
 

@@ -22,6 +22,12 @@ public sealed partial class ContainerSandbox
         {
             var received = Sockets.ReceiveFd(socket);
             if (received is not (byte Tag, SafeFd master) || Tag != (byte)'T') return;
+            if (_spec.Bundle?.ConsoleSocket is string consoleSocket)
+            {
+                // runc's --console-socket contract: the caller (conmon, the containerd shim) gets the pty master.
+                using (master) SendToConsoleSocket(consoleSocket, master);
+                return;
+            }
             _ptyMaster = master;
             // Raw mode whenever our stdin is a terminal: the sandbox's pty does the line discipline (runc does the same).
             if (Files.IsTerminal(0))
@@ -35,6 +41,20 @@ public sealed partial class ContainerSandbox
             }
             Copy(master, new SafeFd(1, false));
         }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+    }
+
+    private void SendToConsoleSocket(string path, SafeFd master)
+    {
+        try
+        {
+            using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+            socket.Connect(new System.Net.Sockets.UnixDomainSocketEndPoint(path));
+            Sockets.SendFd(new SafeFd((int)socket.Handle, ownsHandle: false), master, (byte)'T');
+        }
+        catch (Exception e) when (e is ErrnoException or System.Net.Sockets.SocketException or IOException)
+        {
+            ContainerLog.CleanupFailed(_logger, Id, $"cannot send the pty to the console socket {path}: {e.Message}");
+        }
     }
 
     private static void Copy(SafeFd from, SafeFd to)

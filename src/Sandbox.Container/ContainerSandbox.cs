@@ -63,8 +63,9 @@ public sealed partial class ContainerSandbox : ISandbox
         var (process, initSpec) = InitSpecBuilder.Build(_spec, _lease.Config, Id, InitMode.Container, rows, cols);
         _process = process;
         _dir = _spec.Id is null ? SandboxDirectory.Create(_paths, Id) : SandboxDirectory.Claim(_paths, Id);
-        foreach (var d in new[] { Upper, Work, RootfsDir }) Directory.CreateDirectory(d);
-        _cgroup = Cgroup.For(Id);
+        var bundle = _spec.Bundle;
+        foreach (var d in bundle is null ? new[] { Upper, Work, RootfsDir } : [RootfsDir]) Directory.CreateDirectory(d);
+        _cgroup = bundle?.CgroupsPath is string cgroupsPath ? Cgroup.AtPath(Id, cgroupsPath) : Cgroup.For(Id);
         _cgroupCreated = true;
         _cgroup.Create(_spec.Limits);
         ContainerLog.Phase(_logger, "run directory and cgroup", Timings.SinceRequest(SandboxTimings.Now()) ?? 0);
@@ -88,12 +89,21 @@ public sealed partial class ContainerSandbox : ISandbox
                       SandboxNative.CLONE_NEWIPC | SandboxNative.CLONE_NEWCGROUP;
         if (_spec.Network != NetworkMode.Host) flags |= SandboxNative.CLONE_NEWNET;
         if (_spec.UserNamespace) flags |= SandboxNative.CLONE_NEWUSER;
+        // A bundle: exactly the namespaces its config asks for (mount and pid are always new: the OCI front end
+        // refuses a config without them), and the ones it names by path are joined.
+        if (bundle is not null) flags = bundle.NewNamespaces | SandboxNative.CLONE_NEWNS | SandboxNative.CLONE_NEWPID;
+        var joins = new List<SafeFd>();
         var argv = new List<string> { _initPath, "container", "--stdio", channel ? "channel" : "inherit", "--rootfs", RootfsDir };
         if (_spec.UserNamespace) argv.AddRange(["--idmapped-lower", _dir.PathOf("lower")]);
         try
         {
+            foreach (var join in bundle?.Joins ?? [])
+            {
+                try { joins.Add(Files.Open(join.Path, Files.O_RDONLY)); }
+                catch (ErrnoException e) { throw new SandboxException(SandboxFailure.Namespaces, $"cannot open the {join.Type} namespace {join.Path}: {e.Message}", e); }
+            }
             _init = SandboxNative.SpawnInit(_initPath, argv, ["PATH=/usr/sbin:/usr/bin:/sbin:/bin", "DOTNET_GCgen0size=0x200000"],
-                [childStdio[0], childStdio[1], childStdio[2], initControl, initFds], flags);
+                [childStdio[0], childStdio[1], childStdio[2], initControl, initFds], flags, joins);
         }
         catch (ErrnoException e)
         {
@@ -102,6 +112,7 @@ public sealed partial class ContainerSandbox : ISandbox
         finally
         {
             foreach (var fd in childStdio) fd?.Dispose();
+            foreach (var fd in joins) fd.Dispose();
             initControl.Dispose();
             initFds.Dispose();
         }
@@ -119,6 +130,11 @@ public sealed partial class ContainerSandbox : ISandbox
             try { File.WriteAllText($"/proc/{pid}/oom_score_adj", "-999"); }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
             mapping?.Apply(pid);
+            if (bundle is not null && (flags & SandboxNative.CLONE_NEWUSER) != 0)
+            {
+                File.WriteAllText($"/proc/{pid}/uid_map", string.Concat(bundle.UidMappings.Select(m => $"{m.ContainerId} {m.HostId} {m.Size}\n")));
+                File.WriteAllText($"/proc/{pid}/gid_map", string.Concat(bundle.GidMappings.Select(m => $"{m.ContainerId} {m.HostId} {m.Size}\n")));
+            }
             if (_spec.UserNamespace) Rlimits.RaiseHardLimits(pid, rlimits);
             // A bridge network: CNI ADD against the new namespace while init still waits (see ContainerSandbox.Network.cs).
             await AttachNetworkAsync(pid, cancellationToken).ConfigureAwait(false);

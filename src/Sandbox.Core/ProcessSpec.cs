@@ -33,8 +33,12 @@ public sealed record ProcessSpec(
             throw new SandboxException(SandboxFailure.InvalidSpec, $"image '{spec.Image}' has no default command and none was given");
 
         var env = MergeEnv(image.Env, spec.Env);
-        if (!env.Any(e => e.StartsWith("PATH=", StringComparison.Ordinal) || e == "PATH")) env.Insert(0, "PATH=" + DefaultPath);
-        if (spec.Tty) AddTerm(env);
+        // A bundle's env is exactly its config's (runc adds neither PATH nor TERM).
+        if (spec.Bundle is null)
+        {
+            if (!env.Any(e => e.StartsWith("PATH=", StringComparison.Ordinal) || e == "PATH")) env.Insert(0, "PATH=" + DefaultPath);
+            if (spec.Tty) AddTerm(env);
+        }
 
         var workDir = spec.WorkingDir ?? (string.IsNullOrEmpty(image.WorkingDir) ? "/" : image.WorkingDir);
         if (!workDir.StartsWith('/'))

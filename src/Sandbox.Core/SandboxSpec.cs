@@ -81,4 +81,7 @@ public sealed record SandboxSpec
     public bool UserNamespace { get; init; }
 
     public Isolation Isolation { get; init; } = Isolation.Container;
+
+    /// <summary>An OCI bundle (the OCI runtime front end): its rootfs and profile replace the image and docker's defaults.</summary>
+    public BundleSpec? Bundle { get; init; }
 }

@@ -43,6 +43,12 @@ public sealed partial class ImageStore
                 CollectUnreferencedBlobs(index);
                 File.Delete(_layout.BuildLock(digest));
             }
+            else if (removed.Any(e => e.Index is not null))
+            {
+                // The image stays under another tag, but the index this tag kept (and the other platforms' blobs of
+                // a pull --all-platforms) may have been its alone.
+                CollectUnreferencedBlobs(index);
+            }
         }
         foreach (var e in removed) ImagesLog.Removed(_logger, $"{e.Name}:{e.Tag}", digest);
         return removed.Select(e => $"{e.Name}:{e.Tag}").ToList();

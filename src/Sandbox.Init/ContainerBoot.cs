@@ -54,7 +54,13 @@ internal static class ContainerBoot
                 });
                 lower = idmappedLower;
             }
-            Workload.Try(InitFailure.Rootfs, $"mount the overlay at {rootfs}", () =>
+            if (spec.Bundle is { } bundle)
+            {
+                // An OCI bundle's rootfs is used in place (writes land in it, as runc), bound onto our mount point.
+                Workload.Try(InitFailure.Rootfs, $"bind the bundle's rootfs {bundle.RootfsPath}", () =>
+                    Mounts.Mount(bundle.RootfsPath, rootfs, null, Mounts.MS_BIND | Mounts.MS_REC));
+            }
+            else Workload.Try(InitFailure.Rootfs, $"mount the overlay at {rootfs}", () =>
                 Mounts.Mount("overlay", rootfs, "overlay", Mounts.MS_NODEV, $"lowerdir={Escape(lower)},upperdir={Escape(spec.Upper!)},workdir={Escape(spec.Work!)}"));
         }
         catch (InitSetupException e)

@@ -40,6 +40,46 @@ public static class SecurityProfile
     public static ulong[] SeccompFilter => s_filter ??= BuildSeccompFilter();
     private static ulong[]? s_filter;
 
+    /// <summary>
+    /// An OCI config's own seccomp profile, compiled once per init (podman and containerd send theirs, e.g. docker's
+    /// default, already resolved for the capabilities); no <c>linux.seccomp</c>: no filter, as runc.
+    /// </summary>
+    public static ulong[] BundleFilter(Sandbox.Core.BundleSpec bundle)
+    {
+        if (bundle.Seccomp is not { } profile) return [];
+        if (s_bundleFilter is not null) return s_bundleFilter;
+        var rules = profile.Syscalls.Select(r => new Seccomp.SeccompRule([.. r.Names], ActionOf(r.Action), r.Errno,
+            [.. r.Args.Select(a => new Seccomp.SeccompArg(a.Index, a.Value, a.ValueTwo, OpOf(a.Op)))])).ToArray();
+        var arches = profile.Architectures.Count == 0 ? Seccomp.SeccompArch.All
+            : Seccomp.SeccompArch.All.Where(a => profile.Architectures.Contains(a.Name switch
+            {
+                "x86_64" => "SCMP_ARCH_X86_64", "x32" => "SCMP_ARCH_X32", _ => "SCMP_ARCH_X86",
+            })).ToArray();
+        uint defaultRet = Seccomp.SeccompCompiler.Return(ActionOf(profile.DefaultAction), profile.DefaultErrno);
+        return s_bundleFilter = Seccomp.SeccompCompiler.Compile(rules, defaultRet, new HashSet<string>(), KernelVersion(), arches);
+    }
+    private static ulong[]? s_bundleFilter;
+
+    /// <summary>The actions a BPF filter can express; the OCI front end refuses the others (trace, notify) with a line.</summary>
+    public static Seccomp.SeccompAction ActionOf(string action) => action switch
+    {
+        "SCMP_ACT_ALLOW" => Seccomp.SeccompAction.Allow,
+        "SCMP_ACT_ERRNO" => Seccomp.SeccompAction.Errno,
+        "SCMP_ACT_KILL" or "SCMP_ACT_KILL_THREAD" => Seccomp.SeccompAction.KillThread,
+        "SCMP_ACT_KILL_PROCESS" => Seccomp.SeccompAction.KillProcess,
+        "SCMP_ACT_TRAP" => Seccomp.SeccompAction.Trap,
+        "SCMP_ACT_LOG" => Seccomp.SeccompAction.Log,
+        _ => throw new InitSetupException(Protocol.InitFailure.Spec, $"seccomp action {action} is not supported"),
+    };
+
+    private static Seccomp.SeccompOp OpOf(string op) => op switch
+    {
+        "SCMP_CMP_EQ" => Seccomp.SeccompOp.Eq, "SCMP_CMP_NE" => Seccomp.SeccompOp.Ne, "SCMP_CMP_LT" => Seccomp.SeccompOp.Lt,
+        "SCMP_CMP_LE" => Seccomp.SeccompOp.Le, "SCMP_CMP_GT" => Seccomp.SeccompOp.Gt, "SCMP_CMP_GE" => Seccomp.SeccompOp.Ge,
+        "SCMP_CMP_MASKED_EQ" => Seccomp.SeccompOp.MaskedEq,
+        _ => throw new InitSetupException(Protocol.InitFailure.Spec, $"seccomp operator {op} is not supported"),
+    };
+
     private static Version KernelVersion()
     {
         try

@@ -22,18 +22,28 @@ public static partial class Workload
         try
         {
             // 1. Build the root while the old one is still visible (volume sources, host device nodes).
-            Rootfs.MountVolumes(newRoot, spec.Mounts);
-            Rootfs.MountKernelFileSystems(newRoot, spec.SetupLoopback);
-            Rootfs.MountDev(newRoot);
-            Rootfs.BindEtcFiles(newRoot, spec);
+            if (spec.Bundle is { } bundle)
+            {
+                // An OCI bundle: exactly its mounts list (docs/oci-runtime.md), none of docker's defaults.
+                BundleRootfs.Mount(newRoot, spec, bundle);
+            }
+            else
+            {
+                Rootfs.MountVolumes(newRoot, spec.Mounts);
+                Rootfs.MountKernelFileSystems(newRoot, spec.SetupLoopback);
+                Rootfs.MountDev(newRoot);
+                Rootfs.BindEtcFiles(newRoot, spec);
+            }
 
             // 2. Switch roots: from here on only the sandbox's tree is reachable.
             Rootfs.SwitchRoot(newRoot, how);
-            if (spec.Privileged) Try(InitFailure.Rootfs, "make /sys writable", Rootfs.MakeSysWritable);
+            if (spec.Bundle is not null) BundleRootfs.Finish(spec.Bundle);
+            else if (spec.Privileged) Try(InitFailure.Rootfs, "make /sys writable", Rootfs.MakeSysWritable);
             else Rootfs.MaskPaths();
 
             // 3. The machine's name, the network, the working directory (created for the workload, as docker does).
-            Try(InitFailure.Other, "sethostname", () => Processes.SetHostname(spec.Hostname));
+            if (spec.Bundle is null || spec.Bundle.SetHostname)
+                Try(InitFailure.Other, "sethostname", () => Processes.SetHostname(spec.Hostname));
             if (spec.SetupLoopback) Try(InitFailure.Other, "bring up lo", () => Sockets.BringUp("lo"));
             WorkingDirectory.Prepare(spec.WorkingDir);
             if (spec.ReadOnlyRootfs) Try(InitFailure.Rootfs, "make the rootfs read-only", () => Mounts.SetReadOnly("/", recursive: false));
@@ -73,7 +83,11 @@ public static partial class Workload
     /// </summary>
     internal static SandboxProcess Launch(uint id, ExecRequest request, InitChannel channel, StdioMode mode, out long execAt)
     {
-        var identity = Try(InitFailure.User, "resolve user", () => Identity.Resolve(request.User, "/"));
+        var bundle = Profile.Bundle;
+        // A bundle's main process runs with exactly its config's ids (HOME from /etc/passwd when it has an entry).
+        var identity = bundle is not null && id == Frame.MainProcess
+            ? new Identity(bundle.Uid, bundle.Gid, [.. bundle.AdditionalGids], HomeOf(bundle.Uid))
+            : Try(InitFailure.User, "resolve user", () => Identity.Resolve(request.User, "/"));
         var env = WithHome(request.Env, identity.Home);
         var stdio = Stdio.Open(request, channel, mode, consoleOwner: id == Frame.MainProcess);
         try
@@ -97,11 +111,16 @@ public static partial class Workload
                     Uid = identity.Uid,
                     Gid = identity.Gid,
                     Groups = identity.Groups,
-                    CapBounding = Profile.Privileged ? SecurityProfile.AllCapabilities : SecurityProfile.DefaultCapabilities,
-                    CapEffective = Profile.Privileged ? SecurityProfile.AllCapabilities : SecurityProfile.DefaultCapabilities,
-                    NoNewPrivs = !Profile.Privileged,
-                    OomScoreAdj = 0,
-                    Seccomp = Profile.Privileged ? [] : SecurityProfile.SeccompFilter,
+                    CapBounding = bundle is not null ? bundle.CapBounding : Profile.Privileged ? SecurityProfile.AllCapabilities : SecurityProfile.DefaultCapabilities,
+                    CapEffective = bundle is not null ? bundle.CapEffective : Profile.Privileged ? SecurityProfile.AllCapabilities : SecurityProfile.DefaultCapabilities,
+                    ExplicitCaps = bundle is not null,
+                    CapPermitted = bundle?.CapPermitted ?? 0,
+                    CapInheritable = bundle?.CapInheritable ?? 0,
+                    CapAmbient = bundle?.CapAmbient ?? 0,
+                    Umask = bundle?.Umask,
+                    NoNewPrivs = bundle is not null ? bundle.NoNewPrivileges : !Profile.Privileged,
+                    OomScoreAdj = bundle is not null ? bundle.OomScoreAdj : 0,
+                    Seccomp = bundle is not null ? SecurityProfile.BundleFilter(bundle) : Profile.Privileged ? [] : SecurityProfile.SeccompFilter,
                     Rlimits = [.. Profile.Rlimits.Select(r => new SandboxNative.Rlimit(r.Resource, r.Soft, r.Hard))],
                 });
             }
@@ -134,6 +153,20 @@ public static partial class Workload
             new(InitFailure.User, $"switch user ({e.Step}): {ErrnoException.Describe(e.Errno)}", e.Errno, e),
         _ => new(InitFailure.Security, $"prepare the workload ({e.Step}): {ErrnoException.Describe(e.Errno)}", e.Errno, e),
     };
+
+    private static string HomeOf(uint uid)
+    {
+        try
+        {
+            foreach (var line in File.ReadLines("/etc/passwd"))
+            {
+                var f = line.Split(':');
+                if (f.Length >= 6 && f[2] == uid.ToString(System.Globalization.CultureInfo.InvariantCulture)) return f[5];
+            }
+        }
+        catch (IOException) { }
+        return "/";
+    }
 
     private static string[] WithHome(string[] env, string home) =>
         env.Any(e => e.StartsWith("HOME=", StringComparison.Ordinal)) ? env : [.. env, "HOME=" + home];

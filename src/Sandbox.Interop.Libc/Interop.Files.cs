@@ -145,6 +145,12 @@ public static partial class Files
         return mknod(path, 0x2000 /* S_IFCHR */ | mode, dev) == 0 ? 0 : Marshal.GetLastPInvokeError();
     }
 
+    /// <summary>mkfifo through mknod(S_IFIFO).</summary>
+    public static void MakeFifo(string path, int mode)
+    {
+        if (mknod(path, 0x1000 /* S_IFIFO */ | mode, 0) != 0) throw ErrnoException.FromLastError("mkfifo", path);
+    }
+
     public const int LOCK_SH = 1, LOCK_EX = 2, LOCK_NB = 4;
 
     /// <summary>flock; false when non-blocking and held by someone else.</summary>

@@ -20,6 +20,8 @@ public static partial class SandboxNative
         public fixed int Fds[5];
         public int FdCount;
         public ulong CloneFlags;
+        public fixed int NsFds[4];
+        public int NsCount;
     }
 
     [StructLayout(LayoutKind.Sequential)]
@@ -43,6 +45,11 @@ public static partial class SandboxNative
         public ulong* Seccomp;
         public int NRlimits;
         public Rlimit* Rlimits;
+        public int ExplicitCaps;
+        public ulong CapPermitted;
+        public ulong CapInheritable;
+        public ulong CapAmbient;
+        public int Umask;
     }
 
     /// <summary>One setrlimit for the workload (struct sbx_rlimit).</summary>
@@ -68,9 +75,11 @@ public static partial class SandboxNative
     /// <paramref name="path"/>. <paramref name="fds"/> become the child's fds 0..n-1 (null: closed).
     /// </summary>
     public static unsafe SpawnedInit SpawnInit(string path, IReadOnlyList<string> argv, IReadOnlyList<string> env,
-        IReadOnlyList<SafeFd?> fds, ulong cloneFlags)
+        IReadOnlyList<SafeFd?> fds, ulong cloneFlags, IReadOnlyList<SafeFd>? joinNamespaces = null)
     {
         if (fds.Count > 5) throw new ArgumentException("at most 5 fds", nameof(fds));
+        joinNamespaces ??= [];
+        if (joinNamespaces.Count > 4) throw new ArgumentException("at most 4 namespaces to join", nameof(joinNamespaces));
         using var strings = new NativeStrings();
         var args = new SpawnArgs
         {
@@ -81,10 +90,13 @@ public static partial class SandboxNative
             CloneFlags = cloneFlags,
         };
         for (int i = 0; i < fds.Count; i++) args.Fds[i] = fds[i]?.Fd ?? -1;
+        for (int i = 0; i < joinNamespaces.Count; i++) args.NsFds[i] = joinNamespaces[i].Fd;
+        args.NsCount = joinNamespaces.Count;
         int pidfd, releaseFd, reportFd;
         int pid = sbx_spawn_init(&args, &pidfd, &releaseFd, &reportFd);
         if (pid < 0) throw ErrnoException.FromLastError("clone", path);
         GC.KeepAlive(fds);
+        GC.KeepAlive(joinNamespaces);
         return new SpawnedInit(pid, new SafeFd(pidfd), new SafeFd(releaseFd), new SafeFd(reportFd));
     }
 
@@ -110,6 +122,12 @@ public static partial class SandboxNative
         public ulong[] Seccomp { get; init; } = [];
         /// <summary>setrlimit entries, applied before the capabilities are dropped.</summary>
         public Rlimit[] Rlimits { get; init; } = [];
+        /// <summary>An OCI config's sets: permitted, inheritable and ambient as given (effective from <see cref="CapEffective"/>).</summary>
+        public bool ExplicitCaps { get; init; }
+        public ulong CapPermitted { get; init; }
+        public ulong CapInheritable { get; init; }
+        public ulong CapAmbient { get; init; }
+        public uint? Umask { get; init; }
     }
 
     /// <summary>Steps of the workload child, as reported when one fails.</summary>
@@ -156,6 +174,11 @@ public static partial class SandboxNative
                 Seccomp = filter.Length == 0 ? null : f,
                 NRlimits = launch.Rlimits.Length,
                 Rlimits = launch.Rlimits.Length == 0 ? null : rl,
+                ExplicitCaps = launch.ExplicitCaps ? 1 : 0,
+                CapPermitted = launch.CapPermitted,
+                CapInheritable = launch.CapInheritable,
+                CapAmbient = launch.CapAmbient,
+                Umask = launch.Umask is uint m ? (int)m : -1,
             };
             args.Stdio[0] = launch.Stdin.Fd;
             args.Stdio[1] = launch.Stdout.Fd;
@@ -183,7 +206,7 @@ public static partial class SandboxNative
             reportFd.SetHandleAsInvalid();
             if (step != 0)
             {
-                string what = step switch { 1 => "sync", 2 => "setresuid in the user namespace", 3 => "fd set-up", 4 => "unshare(CLONE_NEWCGROUP)", _ => "execve" };
+                string what = step switch { 1 => "sync", 2 => "setresuid in the user namespace", 3 => "fd set-up", 4 => "unshare(CLONE_NEWCGROUP)", 6 => "setns into a namespace path of the config", _ => "execve" };
                 throw new ErrnoException(err, what, "sandbox-init child");
             }
         }

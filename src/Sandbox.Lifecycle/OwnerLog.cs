@@ -19,6 +19,9 @@ internal static partial class OwnerLog
     [LoggerMessage(Level = LogLevel.Information, Message = "reaping sandbox {Id}: its owner died ({What})")]
     public static partial void Reaping(ILogger logger, string id, string what);
 
+    [LoggerMessage(Level = LogLevel.Debug, Message = "not reaping sandbox {Id}: {Message}")]
+    public static partial void ReapSkipped(ILogger logger, string id, string message);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "reaping sandbox {Id} failed: {Message}")]
     public static partial void ReapFailed(ILogger logger, string id, string message);
 }

@@ -136,6 +136,19 @@ public sealed class SandboxLifecycle(SandboxStore store, SandboxReaper reaper, I
         store.Delete(current);
     }
 
+    /// <summary>
+    /// <c>rm -f</c> of a sandbox whose <c>state.json</c> cannot be read (<see cref="SandboxStateException"/>): the way
+    /// back. Refused while an owner still holds it (without the state there is no pid to stop it by).
+    /// </summary>
+    public async Task RemoveUnreadableAsync(string id, CancellationToken cancellationToken)
+    {
+        using var held = await store.LockAsync(id, cancellationToken).ConfigureAwait(false);
+        if (SandboxDirectory.IsOwned(store.DirOf(id)))
+            throw new SandboxException(SandboxFailure.InvalidSpec,
+                $"cannot remove sandbox {id}: its owner process still runs it, and its state file cannot be read to stop it; try again once it exits");
+        await reaper.RemoveUnreadableAsync(id, cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>An owner that does not answer: SIGKILL it (pid, start time and boot checked, so never a stranger).</summary>
     private void KillOwner(SandboxRecord record)
     {

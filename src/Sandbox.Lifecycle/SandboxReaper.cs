@@ -55,6 +55,11 @@ public sealed class SandboxReaper(SandboxStore store, string libvirtUri, ILogger
                     if (r) removed++;
                     staleVm |= vm;
                 }
+                catch (SandboxStateException e)
+                {
+                    // Left for `rm -f` (ps and every command naming it say so); not a warning on every other command.
+                    OwnerLog.ReapSkipped(log, id, e.Message);
+                }
                 catch (Exception e) when (e is SandboxException or IOException or UnauthorizedAccessException)
                 {
                     OwnerLog.ReapFailed(log, id, e.Message);
@@ -69,9 +74,9 @@ public sealed class SandboxReaper(SandboxStore store, string libvirtUri, ILogger
 
     private async Task<(bool Removed, bool Vm)> ReapOneAsync(string id, bool prune, CancellationToken cancellationToken)
     {
-        SandboxRecord? record;
-        try { record = store.Load(id); }
-        catch (SandboxException) { record = null; }
+        // An unreadable state is not a library sandbox's missing one: it is left alone (and reported, see ReapAsync)
+        // for `rm -f`, which removes it knowingly; its writable layer and log are not deleted behind the user's back.
+        var record = store.Load(id);
         if (record is null)
         {
             // A library sandbox (no lifecycle state): crashed unless it marked itself exited.
@@ -121,6 +126,18 @@ public sealed class SandboxReaper(SandboxStore store, string libvirtUri, ILogger
         quick.CancelAfter(TimeSpan.FromMilliseconds(200));
         try { return await store.LockAsync(id, quick.Token).ConfigureAwait(false); }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested) { return null; }
+    }
+
+    /// <summary>
+    /// <c>rm -f</c> of a sandbox whose state cannot be read (the caller holds its lock and saw no owner): everything a
+    /// dead owner may have left, found from the id alone, as for a library sandbox; the directory and its name go.
+    /// </summary>
+    public async Task RemoveUnreadableAsync(string id, CancellationToken cancellationToken)
+    {
+        bool vm = File.Exists(Path.Combine(store.DirOf(id), "console.log"));
+        await ContainerRuntime.RemoveLeftoversAsync(store.Paths, id, removeAll: true, cancellationToken).ConfigureAwait(false);
+        if (vm) ReapDomains();
+        store.RemoveDanglingNames();
     }
 
     /// <summary>What a sandbox whose owner died may have left: processes, cgroups, mounts, scratch, sockets; its domain.</summary>

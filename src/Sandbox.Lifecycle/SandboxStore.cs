@@ -29,9 +29,11 @@ public sealed partial class SandboxStore(SandboxPaths paths)
     /// Makes the state directory of a new sandbox, status created. The directory appears whole (built under a dot
     /// name, then renamed), and the name is taken before it appears.
     /// </summary>
-    public SandboxRecord Create(SandboxSpec spec, string? imageDigest)
+    public SandboxRecord Create(SandboxSpec spec, string? imageDigest, string? id = null,
+        IReadOnlyDictionary<string, byte[]>? extraFiles = null)
     {
-        var id = SandboxId.New();
+        // An OCI runtime's caller names the container itself; the rename below refuses an id in use.
+        id ??= SandboxId.New();
         if (spec.Name is string name)
         {
             if (!NamePattern().IsMatch(name) || name.Length > 128)
@@ -59,6 +61,8 @@ public sealed partial class SandboxStore(SandboxPaths paths)
             using var making = Files.Open(temp, Files.O_RDONLY | Files.O_DIRECTORY | Files.O_CLOEXEC);
             Files.Flock(making, Files.LOCK_EX);
             File.WriteAllBytes(Path.Combine(temp, StateName), JsonSerializer.SerializeToUtf8Bytes(record, LifecycleJsonContext.Default.SandboxRecord));
+            foreach (var (file, content) in extraFiles ?? new Dictionary<string, byte[]>()) File.WriteAllBytes(Path.Combine(temp, file), content);
+            if (Directory.Exists(DirOf(id))) throw new IOException($"container with id exists: {id}");
             Directory.Move(temp, DirOf(id));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -113,17 +117,28 @@ public sealed partial class SandboxStore(SandboxPaths paths)
         }
     }
 
-    /// <summary>Reads a sandbox's state; null when it has none (not a lifecycle sandbox, or removed meanwhile).</summary>
+    /// <summary>
+    /// Reads a sandbox's state; null when it has none (not a lifecycle sandbox, or removed meanwhile). A state that
+    /// cannot be read throws <see cref="SandboxStateException"/>, which names the file and the way back.
+    /// </summary>
     public SandboxRecord? Load(string id)
     {
+        var path = PathOf(id, StateName);
         byte[] bytes;
-        try { bytes = File.ReadAllBytes(PathOf(id, StateName)); }
+        try { bytes = File.ReadAllBytes(path); }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException) { return null; }
-        try { return JsonSerializer.Deserialize(bytes, LifecycleJsonContext.Default.SandboxRecord); }
-        catch (JsonException e)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new SandboxStateException(id, path, e.Message, e); }
+        if (bytes.Length == 0) throw new SandboxStateException(id, path, "it is empty");
+        SandboxRecord? record;
+        try { record = JsonSerializer.Deserialize(bytes, LifecycleJsonContext.Default.SandboxRecord); }
+        catch (Exception e) when (e is JsonException or NotSupportedException or ArgumentException or FormatException)
         {
-            throw new SandboxException(SandboxFailure.Host, $"the state of sandbox {id} is corrupt: {e.Message}", e);
+            throw new SandboxStateException(id, path, e is JsonException j ? "not valid JSON: " + j.Message : e.Message, e);
         }
+        // A record that parsed but is not this sandbox's (null, another id, no spec) is as unusable as garbage.
+        if (record is null || record.Id != id || record.Spec is null)
+            throw new SandboxStateException(id, path, record is null ? "it holds no record" : $"it is not the record of sandbox {id}");
+        return record;
     }
 
     /// <summary>Replaces the state atomically (write a temporary file, then rename over the old one).</summary>
@@ -142,7 +157,9 @@ public sealed partial class SandboxStore(SandboxPaths paths)
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new SandboxException(SandboxFailure.Host, $"cannot write the state of sandbox {record.Id}: {e.Message}", e);
+            // A full disk leaves a partial temporary file: the old state stays whole, and the partial one goes.
+            try { File.Delete(temp); } catch (Exception d) when (d is IOException or UnauthorizedAccessException) { }
+            throw new SandboxException(SandboxFailure.Host, $"cannot write the state of sandbox {record.Id} ({target}): {e.Message}", e);
         }
     }
 
@@ -158,12 +175,21 @@ public sealed partial class SandboxStore(SandboxPaths paths)
         }
     }
 
-    /// <summary>Every sandbox's state, with the status a dead owner implies (see <see cref="Effective"/>).</summary>
-    public List<SandboxRecord> List()
+    /// <summary>
+    /// Every sandbox's state, with the status a dead owner implies (see <see cref="Effective"/>). One unreadable state
+    /// does not hide the others: it goes to <paramref name="unreadable"/> (the CLI warns about each), or is skipped.
+    /// </summary>
+    public List<SandboxRecord> List(ICollection<SandboxStateException>? unreadable = null)
     {
         var list = new List<SandboxRecord>();
         foreach (var id in Ids())
-            if (Load(id) is SandboxRecord r) list.Add(Effective(r));
+        {
+            try
+            {
+                if (Load(id) is SandboxRecord r) list.Add(Effective(r));
+            }
+            catch (SandboxStateException e) { unreadable?.Add(e); }
+        }
         return list;
     }
 

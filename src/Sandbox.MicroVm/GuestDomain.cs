@@ -24,6 +24,9 @@ internal sealed class GuestDomain : IAsyncDisposable
     private NetworkStream? _stream;
     private int _disposed;
     private bool _released;
+    /// <summary>virDomainCreateXML was called: a qemu may exist even if it failed (libvirtd died during the create).</summary>
+    private bool _createCalled;
+    private int _destroyed;
 
     private GuestDomain(LibvirtConnection connection, DomainDefinition definition, SandboxDirectory dir, bool removeDirectory, ILogger log)
     {
@@ -51,13 +54,15 @@ internal sealed class GuestDomain : IAsyncDisposable
         try
         {
             var xml = definition.ToXml();
+            guest._createCalled = true;
             guest._domain = await Task.Run(() => connection.CreateDomain(xml, flags), CancellationToken.None)
                 .ConfigureAwait(false);
             timings.Created = SandboxTimings.Now();
             MicroVmLog.DomainCreated(log, definition.Name, definition.Accelerator);
 
             using var boot = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            boot.CancelAfter(deadline);
+            var started = System.Diagnostics.Stopwatch.StartNew();
+            using var watchdog = guest.WatchBoot(deadline, boot);
             try
             {
                 await guest.ConnectAsync(sandboxId, timings, boot.Token).ConfigureAwait(false);
@@ -66,7 +71,8 @@ internal sealed class GuestDomain : IAsyncDisposable
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
                 throw new SandboxException(SandboxFailure.BootTimeout,
-                    $"micro-VM {definition.Name} did not boot within {deadline.TotalSeconds:0.#} s ({definition.Accelerator.ToString().ToUpperInvariant()}){guest.ConsoleTail()}");
+                    $"micro-VM {definition.Name} did not boot within {deadline.TotalSeconds:0.#} s of guest CPU time " +
+                    $"({definition.Accelerator.ToString().ToUpperInvariant()}, {started.Elapsed.TotalSeconds:0} s wall){guest.ConsoleTail()}");
             }
             return guest;
         }
@@ -95,6 +101,7 @@ internal sealed class GuestDomain : IAsyncDisposable
         {
             guest._domain = connection.LookupDomain(definition.Name)
                 ?? throw new SandboxException(SandboxFailure.Libvirt, $"warm micro-VM {definition.Name} is gone");
+            guest._createCalled = true; // ours to destroy from here on, as if this process had created it
             guest._socket = new Socket(new SafeSocketHandle(channel.DangerousGetHandle(), ownsHandle: true));
             channel.SetHandleAsInvalid();
             guest._stream = new NetworkStream(guest._socket, ownsSocket: false);
@@ -126,6 +133,28 @@ internal sealed class GuestDomain : IAsyncDisposable
         var domain = _domain ?? throw new SandboxException(SandboxFailure.Libvirt, $"micro-VM {Name} is gone");
         try { domain.SetMetadata(DomainOwner.Namespace, "sandbox", owner.ToElementXml()); }
         catch (LibvirtException e) { throw new SandboxException(SandboxFailure.Libvirt, $"cannot hand over micro-VM {Name}: {e.Message}", e); }
+    }
+
+    /// <summary>
+    /// The boot deadline counts the guest's CPU time, not the wall clock: on a saturated host (twenty TCG guests
+    /// booting at once on two cores) a guest that gets little CPU is slow, not stuck, and a wall-clock deadline failed
+    /// such boots. A guest that burnt <paramref name="deadline"/> of CPU without saying Hello is stuck; so is one that
+    /// has not said it after ten times the deadline of wall time, whatever its CPU (a paused or starved qemu).
+    /// </summary>
+    private Timer WatchBoot(TimeSpan deadline, CancellationTokenSource boot)
+    {
+        var wall = System.Diagnostics.Stopwatch.StartNew();
+        var timer = new Timer(_ =>
+        {
+            // A timer callback must not throw (it would end the process): the boot may have finished meanwhile.
+            try
+            {
+                if (!boot.IsCancellationRequested && (CpuTime() >= deadline || wall.Elapsed >= deadline * 10)) boot.Cancel();
+            }
+            catch (Exception e) when (e is ObjectDisposedException or LibvirtException or InvalidOperationException) { }
+        });
+        timer.Change(TimeSpan.FromMilliseconds(250), TimeSpan.FromMilliseconds(250));
+        return timer;
     }
 
     private async Task ConnectAsync(string sandboxId, SandboxTimings timings, CancellationToken cancellationToken)
@@ -177,25 +206,38 @@ internal sealed class GuestDomain : IAsyncDisposable
         }
     });
 
-    /// <summary>Destroys the domain now (idempotent); returns once libvirt reports it gone.</summary>
+    /// <summary>
+    /// Destroys the domain now (idempotent); returns once libvirt reports it gone. Without a libvirtd (it died during
+    /// the create or the run) qemu is killed directly (<see cref="OrphanQemu"/>), with one warning saying so.
+    /// </summary>
     public async Task DestroyAsync()
     {
+        if (!_createCalled || Interlocked.Exchange(ref _destroyed, 1) != 0) return;
         var domain = _domain;
-        if (domain is null) return;
         await Task.Run(() =>
         {
-            try { domain.Destroy(); }
-            catch (LibvirtException e)
+            string? failure = null;
+            if (domain is not null)
             {
-                // Our connection broke (libvirtd restarted under a long-running sandbox): ask a fresh one.
-                try
-                {
-                    using var fresh = LibvirtConnection.Open(_connection.Uri);
-                    using var again = fresh.LookupDomain(Name);
-                    again?.Destroy();
-                }
-                catch (LibvirtException) { MicroVmLog.DestroyFailed(_log, Name, e.Message); }
+                try { domain.Destroy(); return; }
+                catch (LibvirtException e) { failure = e.Message; }
             }
+            // Our connection broke (libvirtd restarted under a long-running sandbox, or died): ask a fresh one.
+            try
+            {
+                using var fresh = LibvirtConnection.Open(_connection.Uri);
+                using var again = fresh.LookupDomain(Name);
+                again?.Destroy();
+                return;
+            }
+            catch (LibvirtException e) { failure ??= e.Message; }
+            // After a failed create the caller's error is the one line; after a run this warning is.
+            if (OrphanQemu.Kill(Name) is int pid)
+            {
+                if (domain is null) MicroVmLog.OrphanQemuKilled(_log, Name, pid, failure);
+                else MicroVmLog.QemuKilled(_log, Name, pid, failure);
+            }
+            else if (domain is not null) MicroVmLog.DestroyFailed(_log, Name, failure);
         }).ConfigureAwait(false);
     }
 

@@ -15,6 +15,12 @@ internal static partial class MicroVmLog
     [LoggerMessage(Level = LogLevel.Warning, Message = "destroying domain {Name} failed: {Message}")]
     public static partial void DestroyFailed(ILogger logger, string name, string message);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "libvirt could not destroy domain {Name} ({Message}): killed its qemu (pid {Pid}) directly")]
+    public static partial void QemuKilled(ILogger logger, string name, int pid, string message);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "domain {Name} was not created ({Message}), but its qemu ran: killed it (pid {Pid})")]
+    public static partial void OrphanQemuKilled(ILogger logger, string name, int pid, string message);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "cleaning up after {Name} failed: {Message}")]
     public static partial void CleanupFailed(ILogger logger, string name, string message);
 

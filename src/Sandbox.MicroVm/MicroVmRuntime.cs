@@ -48,7 +48,10 @@ public sealed partial class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
 
     public string LibvirtUri { get; }
 
-    /// <summary>How long the guest may take from domain creation to init's Hello before the run fails.</summary>
+    /// <summary>
+    /// How much CPU time the guest may use from domain creation to init's Hello before the run fails (and ten times it
+    /// of wall time at most): CPU, not wall time, so that a saturated host slows boots without failing them.
+    /// </summary>
     public TimeSpan BootDeadline { get; init; } = TimeSpan.FromSeconds(
         Environment.GetEnvironmentVariable("SANDBOX_VM_BOOT_TIMEOUT") is { Length: > 0 } s && double.TryParse(s, out double v) ? v : 30);
 
@@ -108,7 +111,7 @@ public sealed partial class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
             var (process, initSpec) = InitSpecBuilder.Build(spec, image.Config, id, InitMode.Guest, rows, cols);
             initSpec.Lower = "/dev/vda";
             initSpec.GuestLimits = GuestLimitsFor(spec.Limits, memoryMiB);
-            initSpec.PidMax = HostPidMax.Value;
+            initSpec.PidMax = GuestPidMax;
             initSpec.Privileged = spec.Privileged;
             // Per-run state a pooled guest must not carry over from its boot (docs/microvm.md, "Warm pool").
             initSpec.EntropySeed = System.Security.Cryptography.RandomNumberGenerator.GetBytes(64);
@@ -212,12 +215,12 @@ public sealed partial class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
         PidsMax = limits.Pids,
     };
 
-    /// <summary>The host's kernel.pid_max: a guest allows as many tasks as a container on this host.</summary>
-    private static readonly Lazy<long> HostPidMax = new(() =>
-    {
-        try { return long.Parse(File.ReadAllText("/proc/sys/kernel/pid_max").Trim()); }
-        catch (Exception e) when (e is IOException or FormatException or UnauthorizedAccessException) { return 4194304; }
-    });
+    /// <summary>
+    /// The guest's kernel.pid_max: <c>PID_MAX_LIMIT</c> on 64-bit, the most the kernel allows. It is what a container
+    /// reads in its own pid namespace on Linux 6.14 and later (pid_max is per pid namespace there, and a new namespace
+    /// starts at the limit) and what systemd sets on every host; the guest's kernel would start at 32768.
+    /// </summary>
+    internal const long GuestPidMax = 4194304;
 
     public async ValueTask DisposeAsync()
     {

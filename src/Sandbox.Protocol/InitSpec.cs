@@ -60,7 +60,7 @@ public sealed class InitSpec
     /// <summary>Guest only (<c>--privileged</c>): all capabilities, no seccomp, no masked paths, /sys writable.</summary>
     public bool Privileged { get; set; }
 
-    /// <summary>Guest only: kernel.pid_max to set (the host's, so a guest allows as many tasks as a container); 0 leaves it.</summary>
+    /// <summary>Guest only: kernel.pid_max to set (PID_MAX_LIMIT, what a container sees); 0 leaves it.</summary>
     public long PidMax { get; set; }
 
     /// <summary>
@@ -74,6 +74,12 @@ public sealed class InitSpec
     /// share entropy whatever the guest did before Start (docs/microvm.md, "Warm pool").
     /// </summary>
     public byte[]? EntropySeed { get; set; }
+
+    /// <summary>
+    /// An OCI bundle: root is <see cref="BundleSpec.RootfsPath"/> bound in place (no overlay), the mounts list, ids,
+    /// capability sets, seccomp profile, masked/read-only paths and sysctls come from it (docs/oci-runtime.md).
+    /// </summary>
+    public Sandbox.Core.BundleSpec? Bundle { get; set; }
 }
 
 /// <summary>One setrlimit: RLIMIT_* number, soft and hard values (ulong.MaxValue = RLIM_INFINITY).</summary>

@@ -31,9 +31,11 @@ static long i386_call(long nr, long a, long b, long c)
 static void i386_probe(const char *name, long nr, long a, long b, long c)
 {
     pid_t pid = fork();
+    // No child, no verdict: say why (a pids limit still reached by an earlier probe), never read a stale status.
+    if (pid < 0) { printf("%s=fork-%s\n", name, strerrorname_np(errno)); fflush(stdout); return; }
     if (pid == 0) { report(name, i386_call(nr, a, b, c)); _exit(0); }
     int status;
-    waitpid(pid, &status, 0);
+    if (waitpid(pid, &status, 0) < 0) { printf("%s=waitpid-%s\n", name, strerrorname_np(errno)); fflush(stdout); return; }
     if (WIFSIGNALED(status)) printf("%s=%s\n", name, sigabbrev_np(WTERMSIG(status)));
 }
 

@@ -36,6 +36,24 @@ public sealed class SameOutputTests(VmFixture vm)
         Assert.Equal(Normalize(stdout), Normalize(micro.Stdout));
     }
 
+    /// <summary>
+    /// Output redirected to a regular file that the shell writes to before and after (a script's redirected block):
+    /// the sandbox's lines land between the shell's, not under them (a VM's output was written at a position of its
+    /// own with pwrite, and the shell's next line overwrote it).
+    /// </summary>
+    [Fact]
+    public void Output_to_a_file_lands_where_the_shell_left_off()
+    {
+        var file = Path.Combine(vm.Root, "redirected.txt");
+        foreach (var backend in new[] { "", "--vm" })
+        {
+            var script = $"{{ echo first; '{TestEnvironment.CliPath}' --root '{vm.Root}' run --rm {backend} busybox sh -c 'echo out; sleep 1; echo err >&2'; echo last; }} >'{file}' 2>&1";
+            var r = TestEnvironment.Run("/bin/sh", "-c", script);
+            Assert.True(r.Code == 0, $"{backend}: {r.Stderr}");
+            Assert.Equal("first\nout\nerr\nlast\n", File.ReadAllText(file));
+        }
+    }
+
     [Fact]
     public void Stdin_through_cat_agrees()
     {

@@ -49,7 +49,9 @@ internal static class ProbeImage
         mknod /tmp/kvm c 10 232 2>/dev/null; mknod /dev/kvm2 c 10 232 2>/dev/null
         { (exec 3<>/tmp/kvm) || (exec 3<>/dev/kvm2); } 2>/dev/null && echo mknod-kvm=opened || echo mknod-kvm=unusable
         test -e /dev/kvm && echo dev/kvm=present || echo dev/kvm=absent
-        echo "foreign-processes=$(ps -o comm | grep -v -x -E 'COMMAND|sandbox-init|sh|escape.sh|ps|grep|tr' | tr '\n' ' ')"
+        # Busybox runs some applets by exec'ing /proc/self/exe (its FEATURE_PREFER_APPLETS), so this pipeline's own
+        # members may show the comm "exe" with "{exe} APPLET ..." as args (runc shows the same): those are not foreign.
+        echo "foreign-processes=$(ps -o comm,args | awk 'NR > 1 && !($1 ~ /^(sandbox-init|sh|escape.sh|ps|awk)$/ || ($1 == "exe" && $2 == "{exe}" && $3 ~ /^(ps|awk)$/)) { printf "%s ", $1 }')"
         ps -o comm | grep -q kthreadd && echo kthreadd=present || echo kthreadd=absent
         echo "pid1=$(cat /proc/1/comm)"
         test -e /escape.sh && ! test -e /work && ! test -e /usr/share/dotnet && ! test -e /etc/debian_version && echo host-root=invisible || echo host-root=visible
@@ -57,8 +59,18 @@ internal static class ProbeImage
         hostname evil 2>/dev/null && echo sethostname=allowed || echo sethostname=refused
         (i=0; while [ $i -lt 100 ]; do sleep 5 & i=$((i+1)); done) 2>/dev/null
         set -- /proc/[0-9]*; [ $# -le 32 ] && [ $# -ge 20 ] && echo pids-cap=reached || echo "pids-cap=$#"
+        # The probe below forks (the i386 calls run in a child): free the pids the sleeps still hold first, with
+        # builtins only (no fork is possible while the cap is reached).
+        sleeps() { n=0; for p in /proc/[0-9]*; do c=; read -r c < $p/comm; [ "$c" = sleep ] && { n=$((n+1)); [ "$1" = kill ] && kill ${p#/proc/}; }; done; }
+        { sleeps kill; sleeps; while [ $n -gt 0 ]; do sleeps; done; } 2>/dev/null
+        # The seccomp probe's lines (tests/Shared/SeccompProbe.cs) share some names with the lines above (mount,
+        # sethostname): they follow a marker and are parsed apart.
+        echo "-- seccomp probe --"
         /usr/local/bin/probe
         """;
+
+    /// <summary>The line between the shell's verdicts and the seccomp probe's (as <see cref="Script"/> prints it).</summary>
+    private const string SeccompMarker = "-- seccomp probe --";
 
     /// <summary>Builds the rootfs under <paramref name="dir"/>; returns its path.</summary>
     public static string Build(string dir, string probeSource)
@@ -92,9 +104,19 @@ internal static class ProbeImage
         throw new InvalidOperationException("no / in /proc/self/mountinfo");
     }
 
+    /// <summary>The shell's verdicts (the lines before the seccomp probe's).</summary>
     public static Dictionary<string, string> Parse(string stdout) =>
-        stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split('=', 2))
+        Split(stdout).Shell.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split('=', 2))
             .Where(p => p.Length == 2).GroupBy(p => p[0]).ToDictionary(g => g.Key, g => g.First()[1]);
+
+    /// <summary>The seccomp probe's lines, for <see cref="SeccompProbe.Mismatches"/>.</summary>
+    public static Dictionary<string, string> ParseSeccomp(string stdout) => SeccompProbe.Parse(Split(stdout).Probe);
+
+    private static (string Shell, string Probe) Split(string stdout)
+    {
+        int at = stdout.IndexOf(SeccompMarker + "\n", StringComparison.Ordinal);
+        return at < 0 ? (stdout, "") : (stdout[..at], stdout[(at + SeccompMarker.Length + 1)..]);
+    }
 
     private static string Tool(string file, params string[] args)
     {

@@ -77,7 +77,9 @@ public sealed class CliSubject(string cliPath, string root, string image, Isolat
         var p = ChildProcess.Start(cliPath, Args("sh", "-c", $"echo {ReadyMarker}; exec sleep 100000"), ReadyMarker, Env);
         try
         {
-            await p.WaitForMarkerAsync(TimeSpan.FromSeconds(120), cancellationToken).ConfigureAwait(false);
+            // As long as the product itself waits for a slow boot (30 s of guest CPU, 300 s of wall time at most): the
+            // load row starts 20 TCG guests at once on a shared 2-core host, where a boot takes minutes of wall time.
+            await p.WaitForMarkerAsync(TimeSpan.FromSeconds(330), cancellationToken).ConfigureAwait(false);
             var mine = QemuProcesses.OfSandboxDomains().Where(q => !before.Contains(q)).ToArray();
             return new Idle(p, isolation, mine, guestMemoryBytes, Name);
         }

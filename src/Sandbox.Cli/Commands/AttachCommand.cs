@@ -108,7 +108,7 @@ public static class AttachCommand
     /// Moves a process's streams between this terminal and the owner until its Exited frame; returns its exit code.
     /// With <paramref name="logOutput"/>, output comes from the sandbox's log instead of the connection (attach).
     /// </summary>
-    private static async Task<int> RelayAsync(ControlClient client, bool tty, bool interactive,
+    internal static async Task<int> RelayAsync(ControlClient client, bool tty, bool interactive,
         (LifecycleContext Context, SandboxRecord Record, long Offset)? logOutput, CancellationToken ct)
     {
         Terminals.SavedMode? raw = null;

@@ -114,11 +114,14 @@ public static class LifecycleCommands
         }
         var context = await LifecycleContext.OpenAsync(global, ct).ConfigureAwait(false);
         bool all = parsed.Has("--all") || filters.ContainsKey("status");
-        var list = context.Store.List()
+        var unreadable = new List<SandboxStateException>();
+        var list = context.Store.List(unreadable)
             .Where(r => all || r.Status is SandboxStatus.Running or SandboxStatus.Paused)
             .Where(r => Matches(r, filters))
             .OrderByDescending(r => r.Created)
             .ToList();
+        // One unreadable state.json does not hide the other sandboxes: a line for each, naming the file and rm -f.
+        foreach (var e in unreadable) Console.Error.WriteLine("sandbox: warning: " + e.Message);
         bool noTrunc = parsed.Has("--no-trunc");
         var output = new StringBuilder();
         var now = DateTimeOffset.UtcNow;
@@ -321,7 +324,15 @@ public static class LifecycleCommands
         var ids = Ids(parsed, "rm");
         bool force = parsed.Has("--force");
         var context = await LifecycleContext.OpenAsync(global, ct).ConfigureAwait(false);
-        var records = ids.Select(context.Resolve).ToList();
+        // -f removes a sandbox whose state file cannot be read too (the way back the error names).
+        var unreadable = new List<string>();
+        var records = new List<SandboxRecord>();
+        foreach (var id in ids)
+        {
+            try { records.Add(context.Resolve(id)); }
+            catch (SandboxStateException e) when (force) { unreadable.Add(e.Id); }
+        }
+        foreach (var id in unreadable) await context.Lifecycle.RemoveUnreadableAsync(id, ct).ConfigureAwait(false);
         if (!force)
         {
             foreach (var r in records)

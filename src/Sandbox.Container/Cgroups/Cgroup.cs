@@ -16,6 +16,10 @@ public abstract class Cgroup
 
     public static Cgroup For(string id) => UnifiedMode ? new CgroupV2(id) : new CgroupV1(id);
 
+    /// <summary>A group at an OCI config's <c>linux.cgroupsPath</c> (relative to each hierarchy's root).</summary>
+    public static Cgroup AtPath(string id, string relativePath) =>
+        UnifiedMode ? CgroupV2.At(id, relativePath) : new CgroupV1(id, relativePath);
+
     public abstract string Id { get; }
 
     /// <summary>Creates the group and applies the limits.</summary>

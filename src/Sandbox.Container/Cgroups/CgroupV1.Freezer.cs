@@ -11,7 +11,7 @@ public sealed partial class CgroupV1
     {
         var root = HierarchyRoot("freezer") ?? throw new Core.SandboxException(Core.SandboxFailure.Cgroups,
             $"the cgroup v1 freezer controller is not mounted under {Root}");
-        var dir = Path.Combine(root, Parent, id);
+        var dir = Path.Combine(root, _relative);
         var state = Path.Combine(dir, "freezer.state");
         if (!frozen)
         {
@@ -73,7 +73,7 @@ public sealed partial class CgroupV1
     {
         var root = HierarchyRoot("freezer");
         if (root is null) yield break;
-        var dir = Path.Combine(root, Parent, id);
+        var dir = Path.Combine(root, _relative);
         if (Directory.Exists(dir)) yield return dir;
     }
 }

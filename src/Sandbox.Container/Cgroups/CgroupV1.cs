@@ -1,8 +1,11 @@
 namespace Sandbox.Container.Cgroups;
 
 /// <summary>cgroup v1: one directory per controller hierarchy (memory, cpu, cpuacct, pids).</summary>
-public sealed partial class CgroupV1(string id) : Cgroup
+public sealed partial class CgroupV1(string id, string? relativePath = null) : Cgroup
 {
+    /// <summary>Where the group lives below each hierarchy's root: <c>sandbox/ID</c>, or an OCI config's cgroupsPath.</summary>
+    private readonly string _relative = relativePath?.Trim('/') ?? Path.Combine(Parent, id);
+
     private static readonly string[] Controllers = ["memory", "cpu", "cpuacct", "pids"];
 
     public override string Id => id;
@@ -11,7 +14,7 @@ public sealed partial class CgroupV1(string id) : Cgroup
     public override IEnumerable<string> Paths() => Directories().Concat(FreezerDirectory());
 
     private IEnumerable<string> Directories() =>
-        Controllers.Select(c => HierarchyRoot(c)).Where(r => r is not null).Distinct().Select(r => Path.Combine(r!, Parent, id));
+        Controllers.Select(c => HierarchyRoot(c)).Where(r => r is not null).Distinct().Select(r => Path.Combine(r!, _relative));
 
     private static string? HierarchyRoot(string controller)
     {
@@ -23,7 +26,7 @@ public sealed partial class CgroupV1(string id) : Cgroup
 
     private string Dir(string controller) =>
         Path.Combine(HierarchyRoot(controller) ?? throw new Core.SandboxException(Core.SandboxFailure.Cgroups,
-            $"the cgroup v1 {controller} controller is not mounted under {Root}"), Parent, id);
+            $"the cgroup v1 {controller} controller is not mounted under {Root}"), _relative);
 
     public override void Create(Core.ResourceLimits limits)
     {

@@ -14,16 +14,23 @@ public sealed partial class CgroupV2 : Cgroup
 
     public CgroupV2(string id) : this(id, Root, DefaultBase.Value) { }
 
+    /// <summary>An OCI config's cgroupsPath, below the hierarchy's root.</summary>
+    public static CgroupV2 At(string id, string relativePath)
+    {
+        var dir = Path.Combine(Root, relativePath.Trim('/'));
+        return new CgroupV2(id, Root, Root, dir);
+    }
+
     /// <summary>A group under another cgroup2 mount (e.g. the empty one of a hybrid host, in tests).</summary>
     public CgroupV2(string id, string hierarchyRoot) : this(id, hierarchyRoot, hierarchyRoot) { }
 
-    private CgroupV2(string id, string hierarchyRoot, string baseDir)
+    private CgroupV2(string id, string hierarchyRoot, string baseDir, string? dir = null)
     {
         this.id = id;
         _root = hierarchyRoot;
         _base = baseDir;
-        _parentDir = Path.Combine(baseDir, Parent);
-        _dir = Path.Combine(_parentDir, id);
+        _parentDir = dir is null ? Path.Combine(baseDir, Parent) : Path.GetDirectoryName(dir)!;
+        _dir = dir ?? Path.Combine(_parentDir, id);
     }
 
     /// <summary>The leaf a runtime started in a delegated cgroup moves that cgroup's processes into.</summary>

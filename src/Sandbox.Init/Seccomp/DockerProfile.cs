@@ -12,11 +12,15 @@ public static partial class DockerProfile
     public sealed record Decision(string Name, uint Number, IReadOnlyList<SeccompRule> Rules);
 
     /// <summary>The calls the profile names for <paramref name="arch"/>, with the rules that apply, by number.</summary>
-    public static IReadOnlyList<Decision> Resolve(SeccompArch arch, ISet<string> caps, Version kernel)
+    public static IReadOnlyList<Decision> Resolve(SeccompArch arch, ISet<string> caps, Version kernel) =>
+        Resolve(Rules, arch, caps, kernel);
+
+    /// <summary>The same for any rule list (an OCI config's profile).</summary>
+    public static IReadOnlyList<Decision> Resolve(IReadOnlyList<SeccompRule> rules, SeccompArch arch, ISet<string> caps, Version kernel)
     {
         var table = SyscallTable.For(arch);
         var byName = new Dictionary<string, List<SeccompRule>>(StringComparer.Ordinal);
-        foreach (var rule in Rules)
+        foreach (var rule in rules)
         {
             if (!rule.AppliesTo(arch, caps, kernel)) continue;
             foreach (var name in rule.Names)
@@ -27,11 +31,11 @@ public static partial class DockerProfile
             }
         }
         var decisions = new List<Decision>();
-        foreach (var (name, rules) in byName)
+        foreach (var (name, named) in byName)
         {
             // An unconditional rule decides alone (as in libseccomp, where it supersedes conditional ones).
-            var unconditional = rules.FirstOrDefault(r => r.Args is not { Length: > 0 });
-            decisions.Add(new Decision(name, table[name], unconditional is null ? rules : [unconditional]));
+            var unconditional = named.FirstOrDefault(r => r.Args is not { Length: > 0 });
+            decisions.Add(new Decision(name, table[name], unconditional is null ? named : [unconditional]));
         }
         return [.. decisions.OrderBy(d => d.Number)];
     }

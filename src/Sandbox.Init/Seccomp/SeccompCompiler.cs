@@ -11,7 +11,16 @@ public static class SeccompCompiler
     private const ushort LdW = 0x20, Ja = 0x05, Jeq = 0x15, Jgt = 0x25, Jge = 0x35, Jset = 0x45, AndK = 0x54, Ret = 0x06;
     private const uint OffsetNr = 0, OffsetArch = 4, OffsetArgs = 16;
 
-    public static ulong[] Compile(int defaultErrno, ISet<string> caps, Version kernel)
+    public static ulong[] Compile(int defaultErrno, ISet<string> caps, Version kernel) =>
+        Compile(DockerProfile.Rules, RetErrno | (uint)defaultErrno, caps, kernel, SeccompArch.All);
+
+    /// <summary>
+    /// Any profile (an OCI config's <c>linux.seccomp</c>): <paramref name="rules"/>, <paramref name="defaultRet"/> (a
+    /// SECCOMP_RET_* value) for calls they do not name, and the ABIs the profile allows; the other ABIs kill the
+    /// process, as libseccomp's default bad-architecture action.
+    /// </summary>
+    public static ulong[] Compile(IReadOnlyList<SeccompRule> rules, uint defaultRet, ISet<string> caps, Version kernel,
+        IReadOnlyCollection<SeccompArch> arches)
     {
         var asm = new Assembler();
         int notX86_64 = asm.NewLabel(), x32 = asm.NewLabel(), killProcess = asm.NewLabel();
@@ -19,13 +28,13 @@ public static class SeccompCompiler
         asm.JumpUnless(Jeq, SeccompArch.X86_64.AuditArch, notX86_64);
         asm.Emit(LdW, OffsetNr);
         asm.JumpIf(Jge, SeccompArch.X32SyscallBit, x32);
-        EmitArch(asm, SeccompArch.X86_64, defaultErrno, caps, kernel);
+        EmitArch(asm, rules, SeccompArch.X86_64, defaultRet, caps, kernel, arches);
         asm.Place(x32);
-        EmitArch(asm, SeccompArch.X32, defaultErrno, caps, kernel);
+        EmitArch(asm, rules, SeccompArch.X32, defaultRet, caps, kernel, arches);
         asm.Place(notX86_64);
         asm.JumpUnless(Jeq, SeccompArch.I386.AuditArch, killProcess);
         asm.Emit(LdW, OffsetNr);
-        EmitArch(asm, SeccompArch.I386, defaultErrno, caps, kernel);
+        EmitArch(asm, rules, SeccompArch.I386, defaultRet, caps, kernel, arches);
         asm.Place(killProcess);
         asm.Emit(Ret, RetKillProcess);
         return asm.Link();
@@ -35,10 +44,16 @@ public static class SeccompCompiler
     public static ulong[] CompileDefault(ISet<string> caps, Version kernel) =>
         Compile(DockerProfile.DefaultErrno, caps, kernel);
 
-    private static void EmitArch(Assembler asm, SeccompArch arch, int defaultErrno, ISet<string> caps, Version kernel)
+    private static void EmitArch(Assembler asm, IReadOnlyList<SeccompRule> rules, SeccompArch arch, uint defaultRet,
+        ISet<string> caps, Version kernel, IReadOnlyCollection<SeccompArch> arches)
     {
+        if (!arches.Contains(arch))
+        {
+            asm.Emit(Ret, RetKillProcess);
+            return;
+        }
         // A holds the syscall number here.
-        foreach (var d in DockerProfile.Resolve(arch, caps, kernel))
+        foreach (var d in DockerProfile.Resolve(rules, arch, caps, kernel))
         {
             if (d.Rules is [{ Args: null or [] } only])
             {
@@ -56,13 +71,25 @@ public static class SeccompCompiler
                 asm.Place(failed);
             }
             // No conditional rule matched: the default. (Unconditional rules returned above.)
-            if (d.Rules.Any(r => r.Args is { Length: > 0 })) asm.Emit(Ret, RetErrno | (uint)defaultErrno);
+            if (d.Rules.Any(r => r.Args is { Length: > 0 })) asm.Emit(Ret, defaultRet);
             asm.Place(next); // reached only from the number compare: A still holds the number
         }
-        asm.Emit(Ret, RetErrno | (uint)defaultErrno);
+        asm.Emit(Ret, defaultRet);
     }
 
-    private static uint Action(SeccompRule rule) => rule.Action == SeccompAction.Allow ? RetAllow : RetErrno | (uint)(rule.Errno & 0xffff);
+    /// <summary>The SECCOMP_RET_* value of an action.</summary>
+    public static uint Return(SeccompAction action, int errno) => action switch
+    {
+        SeccompAction.Allow => RetAllow,
+        SeccompAction.Errno => RetErrno | (uint)(errno & 0xffff),
+        SeccompAction.KillProcess => RetKillProcess,
+        SeccompAction.KillThread => 0x00000000,
+        SeccompAction.Trap => 0x00030000,
+        SeccompAction.Log => 0x7ffc0000,
+        _ => throw new ArgumentOutOfRangeException(nameof(action)),
+    };
+
+    private static uint Action(SeccompRule rule) => Return(rule.Action, rule.Errno);
 
     /// <summary>Falls through when the condition holds, jumps to <paramref name="failed"/> when not. 64-bit, unsigned.</summary>
     private static void EmitArgCheck(Assembler asm, SeccompArg arg, int failed)

@@ -1,6 +1,6 @@
 namespace Sandbox.Init.Seccomp;
 
-public enum SeccompAction { Allow, Errno }
+public enum SeccompAction { Allow, Errno, KillProcess, KillThread, Trap, Log }
 
 public enum SeccompOp { Eq, Ne, Lt, Le, Gt, Ge, MaskedEq }
 

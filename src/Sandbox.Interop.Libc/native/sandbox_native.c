@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -118,10 +119,12 @@ struct sbx_spawn_args {
     int32_t fds[5];            // become the child's fds 0..4 (-1: that number stays closed)
     int32_t fd_count;
     uint64_t clone_flags;      // CLONE_NEW* (CLONE_NEWCGROUP is applied after the release, see below)
+    int32_t ns_fds[4];         // namespaces to join (setns) before the exec: an OCI config's net/ipc/uts paths
+    int32_t ns_count;
 };
 
 // Steps reported by the init child.
-enum { SPAWN_SYNC = 1, SPAWN_IDS, SPAWN_FDS, SPAWN_CGROUPNS, SPAWN_EXEC };
+enum { SPAWN_SYNC = 1, SPAWN_IDS, SPAWN_FDS, SPAWN_CGROUPNS, SPAWN_EXEC, SPAWN_SETNS };
 
 // Clones a child in new namespaces. The child waits on a pipe until the parent has placed it in its cgroups and
 // written its uid/gid maps (sbx_release), then enters a new cgroup namespace (so its cgroup root is the sandbox's
@@ -156,6 +159,9 @@ SBX_EXPORT int sbx_spawn_init(const struct sbx_spawn_args *a, int *pidfd, int *r
         char go;
         if (read_full(sync[0], &go, 1) != 1) _exit(125); // parent gave up or died: leave quietly
         close(sync[0]);
+        // Join the namespaces named by path (their fds are not among 0..4 and are closed on exec below).
+        for (int i = 0; i < a->ns_count && i < 4; i++)
+            if (setns(a->ns_fds[i], 0) < 0) fail_child(report[1], SPAWN_SETNS);
         if (a->clone_flags & CLONE_NEWUSER) {
             // Become root of the new user namespace so execve keeps the namespace's capabilities.
             if (raw_setresgid(0) < 0 || raw_setresuid(0) < 0) fail_child(report[1], SPAWN_IDS);
@@ -233,6 +239,11 @@ struct sbx_exec_args {
     const struct sock_filter *seccomp;
     int32_t nrlimits;           // setrlimit entries, applied first (raising a hard limit needs CAP_SYS_RESOURCE)
     const struct sbx_rlimit *rlimits;
+    int32_t explicit_caps;      // 1: an OCI config's sets below (permitted, inheritable, ambient) instead of eff = perm
+    uint64_t cap_permitted;
+    uint64_t cap_inheritable;
+    uint64_t cap_ambient;
+    int32_t umask;              // -1: leave
 };
 
 enum {
@@ -283,6 +294,13 @@ SBX_EXPORT int sbx_exec_workload(const struct sbx_exec_args *a, int *step, int *
             uint64_t lim[2] = { a->rlimits[i].soft, a->rlimits[i].hard };
             if (syscall(SYS_prlimit64, 0, a->rlimits[i].resource, lim, NULL) < 0) fail_child(r, EXEC_RLIMIT);
         }
+        // Without no_new_privs only CAP_SYS_ADMIN may load a filter: then it goes on now, before the capabilities
+        // are dropped (runc's order too), and must allow what follows (the OCI configs' profiles do).
+        int seccomp_early = !a->no_new_privs && a->seccomp_len > 0;
+        if (seccomp_early) {
+            struct sock_fprog prog = { a->seccomp_len, (struct sock_filter *)a->seccomp };
+            if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0) fail_child(r, EXEC_SECCOMP);
+        }
         // Keep the permitted set across the uid change; effective is restored by capset below.
         if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) fail_child(r, EXEC_CAPS);
         for (int cap = 0; cap <= 63; cap++) {
@@ -297,8 +315,20 @@ SBX_EXPORT int sbx_exec_workload(const struct sbx_exec_args *a, int *step, int *
         memset(data, 0, sizeof data);
         data[0].effective = data[0].permitted = (uint32_t)a->cap_effective;
         data[1].effective = data[1].permitted = (uint32_t)(a->cap_effective >> 32);
+        if (a->explicit_caps) {
+            data[0].permitted = (uint32_t)a->cap_permitted;
+            data[1].permitted = (uint32_t)(a->cap_permitted >> 32);
+            data[0].inheritable = (uint32_t)a->cap_inheritable;
+            data[1].inheritable = (uint32_t)(a->cap_inheritable >> 32);
+        }
         if (syscall(SYS_capset, &hdr, data) < 0) fail_child(r, EXEC_CAPS);
         if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL) fail_child(r, EXEC_AMBIENT);
+        if (a->explicit_caps)
+            for (int cap = 0; cap <= 63; cap++)
+                // EPERM: not in both permitted and inheritable (runc's default spec asks for that); runc goes on too.
+                if ((a->cap_ambient & (1ULL << cap)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0 && errno != EPERM)
+                    fail_child(r, EXEC_AMBIENT);
+        if (a->umask >= 0) umask((mode_t)a->umask);
         if (a->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail_child(r, EXEC_NNP);
         if (a->cwd && chdir(a->cwd) < 0) fail_child(r, EXEC_CHDIR);
         reset_signals();
@@ -306,7 +336,7 @@ SBX_EXPORT int sbx_exec_workload(const struct sbx_exec_args *a, int *step, int *
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
         // The filter goes on last: from here on only execve must still be allowed.
-        if (a->seccomp_len > 0) {
+        if (a->seccomp_len > 0 && !seccomp_early) {
             struct sock_fprog prog = { a->seccomp_len, (struct sock_filter *)a->seccomp };
             if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0) fail_child(r, EXEC_SECCOMP);
         }

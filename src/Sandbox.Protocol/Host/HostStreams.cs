@@ -39,10 +39,12 @@ public sealed class HostStreams
 
     /// <summary>
     /// fd 0, 1 or 2 as an unbuffered stream that leaves a terminal's mode alone (use it instead of Console's streams
-    /// wherever the caller's terminal may be raw).
+    /// wherever the caller's terminal may be raw). Writing goes through write(2) (<see cref="FdWriteStream"/>), not a
+    /// FileStream's pwrite(2), so output redirected to a file lands at the offset the shell shares.
     /// </summary>
-    public static FileStream FdStream(int fd, FileAccess access) =>
-        new(new Microsoft.Win32.SafeHandles.SafeFileHandle(fd, ownsHandle: false), access, bufferSize: 0);
+    public static Stream FdStream(int fd, FileAccess access) => access == FileAccess.Write
+        ? new FdWriteStream(fd)
+        : new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(fd, ownsHandle: false), access, bufferSize: 0);
 
     /// <summary>The caller's terminal size (stdout, stdin or stderr), for a pty's initial size.</summary>
     public static bool TryGetTerminalSize(out ushort rows, out ushort columns)

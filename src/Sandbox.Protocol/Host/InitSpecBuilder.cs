@@ -29,7 +29,9 @@ public static class InitSpecBuilder
             Mounts = spec.Volumes.Select(v => new BindMount { Source = v.HostPath, Target = v.GuestPath, ReadOnly = v.ReadOnly }).ToArray(),
             SetupLoopback = spec.Network != NetworkMode.Host,
             // One table for both backends (docs/process-model.md, "Resource limits").
-            Rlimits = [.. Ulimit.Effective(spec.Ulimits).Select(u => new Rlimit { Resource = u.Resource, Soft = RlimitValue(u.Soft), Hard = RlimitValue(u.Hard) })],
+            // A bundle's process.rlimits are exactly what it asks for (runc leaves the rest as inherited).
+            Rlimits = [.. (spec.Bundle is null ? Ulimit.Effective(spec.Ulimits) : spec.Ulimits).Select(u => new Rlimit { Resource = u.Resource, Soft = RlimitValue(u.Soft), Hard = RlimitValue(u.Hard) })],
+            Bundle = spec.Bundle,
         };
         return (process, init);
     }

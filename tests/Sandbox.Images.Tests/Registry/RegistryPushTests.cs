@@ -157,8 +157,18 @@ public sealed class RegistryPushTests(PlainRegistryFixture fx) : IClassFixture<P
         var again = fx.Proxy.Requests.Skip(before).ToList();
         Assert.NotEmpty(again);
         Assert.DoesNotContain(again, r => r.Contains("/blobs/", StringComparison.Ordinal));
+        // The amd64 image also under a tag without an index (pulled by digest): removing the index tags drops the
+        // index and the arm64 image's own blobs, and keeps the amd64 image whole.
+        await store.PullAsync($"{fx.Registry.Host}/multi@{fx.MultiAmd64Digest}", fx.Options());
+        var blobsDir = Path.Combine(store.Root, "blobs", "sha256");
+        Assert.True(File.Exists(Path.Combine(blobsDir, fx.MultiArm64Digest[7..])));
         await store.RemoveAsync($"{fx.Proxy.Host}/multi:t");
         await store.RemoveAsync($"{fx.Registry.Host}/multi:t");
-        Assert.Empty(Directory.EnumerateFiles(Path.Combine(store.Root, "blobs", "sha256")));
+        Assert.False(File.Exists(Path.Combine(blobsDir, fx.MultiArm64Digest[7..])));
+        Assert.False(File.Exists(Path.Combine(blobsDir, sourceIndex[7..])));
+        var kept = await store.InspectAsync($"{fx.Registry.Host}/multi@{fx.MultiAmd64Digest}");
+        Assert.All(kept.Layers, l => Assert.True(File.Exists(Path.Combine(blobsDir, l.Digest![7..]))));
+        await store.RemoveAsync(fx.MultiAmd64Digest);
+        Assert.Empty(Directory.EnumerateFiles(blobsDir));
     }
 }
