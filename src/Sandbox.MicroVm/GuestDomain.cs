@@ -23,10 +23,10 @@ internal sealed class GuestDomain : IAsyncDisposable
     private Socket? _socket;
     private NetworkStream? _stream;
     private int _disposed;
-    private bool _released;
     /// <summary>virDomainCreateXML was called: a qemu may exist even if it failed (libvirtd died during the create).</summary>
     private bool _createCalled;
     private int _destroyed;
+    private bool _released;
 
     private GuestDomain(LibvirtConnection connection, DomainDefinition definition, SandboxDirectory dir, bool removeDirectory, ILogger log)
     {
@@ -89,6 +89,28 @@ internal sealed class GuestDomain : IAsyncDisposable
     }
 
     /// <summary>
+    /// The boot deadline counts the guest's CPU time, not the wall clock: on a saturated host (twenty TCG guests
+    /// booting at once on two cores) a guest that gets little CPU is slow, not stuck, and a wall-clock deadline failed
+    /// such boots. A guest that burnt <paramref name="deadline"/> of CPU without saying Hello is stuck; so is one that
+    /// has not said it after ten times the deadline of wall time, whatever its CPU (a paused or starved qemu).
+    /// </summary>
+    private Timer WatchBoot(TimeSpan deadline, CancellationTokenSource boot)
+    {
+        var wall = System.Diagnostics.Stopwatch.StartNew();
+        var timer = new Timer(_ =>
+        {
+            // A timer callback must not throw (it would end the process): the boot may have finished meanwhile.
+            try
+            {
+                if (!boot.IsCancellationRequested && (CpuTime() >= deadline || wall.Elapsed >= deadline * 10)) boot.Cancel();
+            }
+            catch (Exception e) when (e is ObjectDisposedException or LibvirtException or InvalidOperationException) { }
+        });
+        timer.Change(TimeSpan.FromMilliseconds(250), TimeSpan.FromMilliseconds(250));
+        return timer;
+    }
+
+    /// <summary>
     /// Takes over a warm pool member (docs/microvm.md, "Warm pool"): its running domain, found by name, and the channel
     /// its holder connected and handed over (<paramref name="channel"/>, past init's first Hello). Owned from here on
     /// exactly like a guest this process booted.
@@ -101,7 +123,7 @@ internal sealed class GuestDomain : IAsyncDisposable
         {
             guest._domain = connection.LookupDomain(definition.Name)
                 ?? throw new SandboxException(SandboxFailure.Libvirt, $"warm micro-VM {definition.Name} is gone");
-            guest._createCalled = true; // ours to destroy from here on, as if this process had created it
+            guest._createCalled = true; // a running domain: DestroyAsync must end it like one this process created
             guest._socket = new Socket(new SafeSocketHandle(channel.DangerousGetHandle(), ownsHandle: true));
             channel.SetHandleAsInvalid();
             guest._stream = new NetworkStream(guest._socket, ownsSocket: false);
@@ -133,28 +155,6 @@ internal sealed class GuestDomain : IAsyncDisposable
         var domain = _domain ?? throw new SandboxException(SandboxFailure.Libvirt, $"micro-VM {Name} is gone");
         try { domain.SetMetadata(DomainOwner.Namespace, "sandbox", owner.ToElementXml()); }
         catch (LibvirtException e) { throw new SandboxException(SandboxFailure.Libvirt, $"cannot hand over micro-VM {Name}: {e.Message}", e); }
-    }
-
-    /// <summary>
-    /// The boot deadline counts the guest's CPU time, not the wall clock: on a saturated host (twenty TCG guests
-    /// booting at once on two cores) a guest that gets little CPU is slow, not stuck, and a wall-clock deadline failed
-    /// such boots. A guest that burnt <paramref name="deadline"/> of CPU without saying Hello is stuck; so is one that
-    /// has not said it after ten times the deadline of wall time, whatever its CPU (a paused or starved qemu).
-    /// </summary>
-    private Timer WatchBoot(TimeSpan deadline, CancellationTokenSource boot)
-    {
-        var wall = System.Diagnostics.Stopwatch.StartNew();
-        var timer = new Timer(_ =>
-        {
-            // A timer callback must not throw (it would end the process): the boot may have finished meanwhile.
-            try
-            {
-                if (!boot.IsCancellationRequested && (CpuTime() >= deadline || wall.Elapsed >= deadline * 10)) boot.Cancel();
-            }
-            catch (Exception e) when (e is ObjectDisposedException or LibvirtException or InvalidOperationException) { }
-        });
-        timer.Change(TimeSpan.FromMilliseconds(250), TimeSpan.FromMilliseconds(250));
-        return timer;
     }
 
     private async Task ConnectAsync(string sandboxId, SandboxTimings timings, CancellationToken cancellationToken)

@@ -64,6 +64,12 @@ public sealed class InitSpec
     public long PidMax { get; set; }
 
     /// <summary>
+    /// An OCI bundle: root is <see cref="BundleSpec.RootfsPath"/> bound in place (no overlay), the mounts list, ids,
+    /// capability sets, seccomp profile, masked/read-only paths and sysctls come from it (docs/oci-runtime.md).
+    /// </summary>
+    public Sandbox.Core.BundleSpec? Bundle { get; set; }
+
+    /// <summary>
     /// Guest only: the host's wall clock at Start (ns since the epoch); init sets the guest's clock to it first, so a
     /// guest that waited paused in the warm pool starts with the host's time. 0 leaves the clock alone.
     /// </summary>
@@ -74,12 +80,6 @@ public sealed class InitSpec
     /// share entropy whatever the guest did before Start (docs/microvm.md, "Warm pool").
     /// </summary>
     public byte[]? EntropySeed { get; set; }
-
-    /// <summary>
-    /// An OCI bundle: root is <see cref="BundleSpec.RootfsPath"/> bound in place (no overlay), the mounts list, ids,
-    /// capability sets, seccomp profile, masked/read-only paths and sysctls come from it (docs/oci-runtime.md).
-    /// </summary>
-    public Sandbox.Core.BundleSpec? Bundle { get; set; }
 }
 
 /// <summary>One setrlimit: RLIMIT_* number, soft and hard values (ulong.MaxValue = RLIM_INFINITY).</summary>
