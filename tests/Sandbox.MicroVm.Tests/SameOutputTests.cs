@@ -103,7 +103,7 @@ public sealed class SameOutputTests(VmFixture vm)
     {
         var r = Cli(["run-timings"]);
         Assert.Equal(0, r.Code);
-        Assert.Matches(@"timings \(vm \[(tcg|kvm)\]\): created [0-9.]+ms  init started [0-9.]+ms  workload exec [0-9.]+ms  workload exit [0-9.]+ms  destroyed [0-9.]+ms", r.Stderr);
+        Assert.Matches(@"timings \(vm \[(tcg|kvm)\], (cold|warm)\): created [0-9.]+ms  init started [0-9.]+ms  workload exec [0-9.]+ms  workload exit [0-9.]+ms  destroyed [0-9.]+ms", r.Stderr);
     }
 
     /// <summary>Docker-style options before the image; "busybox-sh-c X" stands for `sh -c X` after the image.</summary>
