@@ -34,43 +34,58 @@ public sealed class OwnerLauncher(string executable, IReadOnlyList<string> globa
     /// <summary>Spawns the owner of <paramref name="record"/> and waits for its report. Returns the owner's pid.</summary>
     public async Task<int> StartAsync(SandboxStore store, SandboxRecord record, CancellationToken cancellationToken)
     {
+        int pid;
+        string? error;
+        SandboxFailure failure;
+        using (var devNull = Files.Open("/dev/null", Files.O_RDONLY))
+        using (var log = Files.Open(store.PathOf(record.Id, SandboxStore.OwnerLogName), Files.O_WRONLY | Files.O_CREAT | 0x400 /* O_APPEND */, 0x180))
+        {
+            (pid, error, failure) = await SpawnDetachedAsync(executable, [executable, .. globalArgs, Command, record.Id],
+                devNull, log, $"the owner process of sandbox {record.Id}", cancellationToken).ConfigureAwait(false);
+        }
+        if (error is null) return pid;
+        if (error.Length == 0)
+        {
+            var tail = "";
+            try { tail = string.Join(" | ", File.ReadLines(store.PathOf(record.Id, SandboxStore.OwnerLogName)).TakeLast(2)); } catch (IOException) { }
+            error = $"the owner process of sandbox {record.Id} died while starting it{(tail.Length > 0 ? ": " + tail : "")}";
+        }
+        throw new SandboxException(failure, error);
+    }
+
+    /// <summary>
+    /// Spawns <paramref name="argv"/> with posix_spawn into a new session, with the owners' GC settings, fd 0 from
+    /// <paramref name="stdin"/>, fds 1 and 2 to <paramref name="output"/> and a report pipe as fd 3, and waits for its
+    /// report (<see cref="FormatReport"/>). Error is null once it reported "ok", empty when it died without a word.
+    /// </summary>
+    internal static async Task<(int Pid, string? Error, SandboxFailure Failure)> SpawnDetachedAsync(string executable,
+        IReadOnlyList<string> argv, SafeFd stdin, SafeFd output, string what, CancellationToken cancellationToken)
+    {
         var (readEnd, writeEnd) = Files.Pipe();
         int pid;
         using (readEnd)
         {
             using (writeEnd)
-            using (var devNull = Files.Open("/dev/null", Files.O_RDONLY))
-            using (var log = Files.Open(store.PathOf(record.Id, SandboxStore.OwnerLogName), Files.O_WRONLY | Files.O_CREAT | 0x400 /* O_APPEND */, 0x180))
             {
                 var env = new Dictionary<string, string>(StringComparer.Ordinal);
                 foreach (System.Collections.DictionaryEntry e in Environment.GetEnvironmentVariables())
                     env[(string)e.Key] = (string?)e.Value ?? "";
                 foreach (var (k, v) in OwnerEnvironment) env.TryAdd(k, v);
-                var argv = new List<string> { executable };
-                argv.AddRange(globalArgs);
-                argv.Add(Command);
-                argv.Add(record.Id);
                 try
                 {
                     pid = Spawn.StartInNewSession(executable, argv, env.Select(kv => kv.Key + "=" + kv.Value).ToArray(),
-                        [devNull, log, log, writeEnd]);
+                        [stdin, output, output, writeEnd]);
                 }
                 catch (ErrnoException e)
                 {
-                    throw new SandboxException(SandboxFailure.Host, $"cannot start the owner process of sandbox {record.Id} ({executable}): {e.Message}", e);
+                    throw new SandboxException(SandboxFailure.Host, $"cannot start {what} ({executable}): {e.Message}", e);
                 }
             }
-            // Our copy of the write end is closed: end of file means the owner reported or died.
+            // Our copy of the write end is closed: end of file means the child reported or died.
             var report = await Task.Run(() => ReadAll(readEnd), cancellationToken).ConfigureAwait(false);
-            if (report.StartsWith("ok", StringComparison.Ordinal)) return pid;
+            if (report.StartsWith("ok", StringComparison.Ordinal)) return (pid, null, SandboxFailure.Host);
             var (failure, message) = ParseFailure(report);
-            if (message.Length == 0)
-            {
-                var tail = "";
-                try { tail = string.Join(" | ", File.ReadLines(store.PathOf(record.Id, SandboxStore.OwnerLogName)).TakeLast(2)); } catch (IOException) { }
-                message = $"the owner process of sandbox {record.Id} died while starting it{(tail.Length > 0 ? ": " + tail : "")}";
-            }
-            throw new SandboxException(failure, message);
+            return (pid, message, failure);
         }
     }
 

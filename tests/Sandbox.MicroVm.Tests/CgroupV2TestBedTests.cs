@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Sandbox.Tests.Shared;
 using Xunit;
 
 namespace Sandbox.MicroVm.Tests;
@@ -87,17 +88,7 @@ public sealed class CgroupV2TestBedTests(VmFixture vm)
     private static string BuildImage(string dir)
     {
         var root = Path.Combine(dir, "rootfs");
-        foreach (var d in new[] { "bin", "etc", "tmp", "root", "run", "proc", "sys", "dev", "usr/local/bin" })
-            Directory.CreateDirectory(Path.Combine(root, d));
-        File.SetUnixFileMode(Path.Combine(root, "tmp"), (UnixFileMode)0x3ff);
-        File.Copy("/bin/busybox", Path.Combine(root, "bin/busybox"));
-        foreach (var applet in Tool("/bin/busybox", "--list").Split('\n', StringSplitOptions.RemoveEmptyEntries))
-        {
-            var link = Path.Combine(root, "bin", applet.Trim());
-            if (!File.Exists(link)) File.CreateSymbolicLink(link, "busybox");
-        }
-        File.WriteAllText(Path.Combine(root, "etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n");
-        File.WriteAllText(Path.Combine(root, "etc/group"), "root:x:0:\n");
+        ProbeImage.MakeBusyboxRoot(root);
         var bin = Path.GetDirectoryName(TestEnvironment.CliPath)!;
         foreach (var exe in new[] { "sandbox", "sandbox-init" })
         {

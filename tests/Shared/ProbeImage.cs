@@ -72,11 +72,13 @@ internal static class ProbeImage
     /// <summary>The line between the shell's verdicts and the seccomp probe's (as <see cref="Script"/> prints it).</summary>
     private const string SeccompMarker = "-- seccomp probe --";
 
-    /// <summary>Builds the rootfs under <paramref name="dir"/>; returns its path.</summary>
-    public static string Build(string dir, string probeSource)
+    /// <summary>
+    /// A minimal root at <paramref name="root"/>: the host's busybox with a link per applet, root in passwd and group,
+    /// /tmp 1777, the usual mount points and <paramref name="extraDirs"/>.
+    /// </summary>
+    public static void MakeBusyboxRoot(string root, params string[] extraDirs)
     {
-        var root = Path.Combine(dir, "probe-rootfs");
-        foreach (var d in new[] { "bin", "etc", "tmp", "root", "mnt", "usr/local/bin", "proc", "sys", "dev" })
+        foreach (var d in new[] { "bin", "etc", "tmp", "root", "run", "usr/local/bin", "proc", "sys", "dev" }.Concat(extraDirs))
             Directory.CreateDirectory(Path.Combine(root, d));
         File.SetUnixFileMode(Path.Combine(root, "tmp"), (UnixFileMode)0x3ff);
         File.Copy("/bin/busybox", Path.Combine(root, "bin/busybox"));
@@ -87,6 +89,13 @@ internal static class ProbeImage
         }
         File.WriteAllText(Path.Combine(root, "etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n");
         File.WriteAllText(Path.Combine(root, "etc/group"), "root:x:0:\n");
+    }
+
+    /// <summary>Builds the rootfs under <paramref name="dir"/>; returns its path.</summary>
+    public static string Build(string dir, string probeSource)
+    {
+        var root = Path.Combine(dir, "probe-rootfs");
+        MakeBusyboxRoot(root, "mnt");
         Tool("gcc", "-static", "-O1", "-o", Path.Combine(root, "usr/local/bin/probe"), probeSource);
         File.WriteAllText(Path.Combine(root, "escape.sh"), Script.Replace("\r", "") + "\n");
         File.SetUnixFileMode(Path.Combine(root, "escape.sh"), (UnixFileMode)0x1ed);
