@@ -71,9 +71,10 @@ public sealed class CliSubject(string cliPath, string root, string image, Isolat
     public async Task<IIdleSandbox> StartIdleAsync(int index, CancellationToken cancellationToken)
     {
         // libvirt daemonizes qemu, so ours is not in the CLI's process tree: it is the sandbox qemu that appeared
-        // while this CLI started (footprints are measured one at a time; density uses host memory, not this).
-        await FillAsync(cancellationToken).ConfigureAwait(false);
+        // while this CLI started (footprints are measured one at a time; density uses host memory, not this). For the
+        // warm subject that is the pool member's qemu, booted by the fill: the snapshot is taken before it.
         var before = QemuProcesses.OfSandboxDomains().ToHashSet();
+        await FillAsync(cancellationToken).ConfigureAwait(false);
         var p = ChildProcess.Start(cliPath, Args("sh", "-c", $"echo {ReadyMarker}; exec sleep 100000"), ReadyMarker, Env);
         try
         {
