@@ -17,20 +17,9 @@ public static class SecurityProfile
 
     private static ulong Bits(params int[] caps) => caps.Aggregate(0UL, (m, c) => m | (1UL << c));
 
-    /// <summary>Capability names by number (capability.h), as docker's profile names them.</summary>
-    public static readonly string[] CapabilityNames =
-    [
-        "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL", "CAP_SETGID",
-        "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN",
-        "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT",
-        "CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE", "CAP_SYS_RESOURCE",
-        "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE", "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL",
-        "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND",
-        "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
-    ];
-
+    /// <summary>The names (<see cref="Sandbox.Core.Capabilities.Names"/>) of the capabilities set in a mask.</summary>
     public static ISet<string> Names(ulong capabilities) =>
-        Enumerable.Range(0, CapabilityNames.Length).Where(c => (capabilities & (1UL << c)) != 0).Select(c => CapabilityNames[c]).ToHashSet();
+        Enumerable.Range(0, Sandbox.Core.Capabilities.Names.Length).Where(c => (capabilities & (1UL << c)) != 0).Select(c => Sandbox.Core.Capabilities.Names[c]).ToHashSet();
 
     /// <summary>docker's default seccomp profile for the default capabilities, compiled for this kernel.</summary>
     public static ulong[] BuildSeccompFilter() =>
