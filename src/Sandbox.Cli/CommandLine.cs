@@ -63,6 +63,7 @@ public static partial class CommandLine
           --root DIR          State directory (default /var/lib/sandbox, or $SANDBOX_ROOT)
           --debug             Show the full error chain and debug logs
           --libvirt-uri URI   libvirt connection (default qemu:///system, or $SANDBOX_LIBVIRT_URI)
+          -v, --version       Print the version (also: sandbox version)
         """;
 
     public static async Task<int> RunAsync(string[] args)
@@ -72,6 +73,7 @@ public static partial class CommandLine
         try
         {
             var parsed = ParsedArgs.Parse(args, GlobalOptions.Specs, stopAtPositional: true);
+            if (parsed.Has("--version")) return PrintVersion();
             if (parsed.Has("--help") || parsed.Positionals.Count == 0)
             {
                 Console.Out.WriteLine(Usage);
@@ -134,8 +136,19 @@ public static partial class CommandLine
         PoolMemberLauncher.Command => PoolCommands.HoldAsync(global, args, ct),
         "bench" => BenchCommand.ExecuteAsync(global, args, ct),
         "help" => Task.FromResult(PrintUsage()),
+        "version" => Task.FromResult(PrintVersion()),
         _ => throw new UsageException($"unknown command '{command}' (see 'sandbox --help')"),
     };
+
+    /// <summary>The product's version (not MSBuild's Version property: set in Directory.Build.props it made the NativeAOT publish fail with NETSDK1207).</summary>
+    public const string ProductVersion = "0.2.0";
+
+    /// <summary><c>sandbox --version</c> / <c>sandbox version</c>, as docker prints it: the CLI's version and the OCI runtime spec it speaks.</summary>
+    private static int PrintVersion()
+    {
+        Console.Out.WriteLine($"sandbox version {ProductVersion}");
+        return 0;
+    }
 
     private static int PrintUsage()
     {

@@ -12,6 +12,7 @@ public sealed class GlobalOptions
         new(false, "--debug", "-D"),
         new(true, "--libvirt-uri"),
         new(false, "--help", "-h"),
+        new(false, "--version", "-v"),
     ];
 
     public required SandboxPaths Paths { get; init; }

@@ -54,6 +54,17 @@ public class CliProcessTests
         Assert.Contains("run [OPTIONS] IMAGE [CMD...]", stdout);
     }
 
+    [Theory]
+    [InlineData("--version")]
+    [InlineData("-v")]
+    [InlineData("version")]
+    public void VersionPrintsOneLineAndExitsZero(string arg)
+    {
+        var (code, stdout, stderr) = Run(arg);
+        Assert.True(code == 0, stderr);
+        Assert.Equal($"sandbox version {CommandLine.ProductVersion}", stdout.Trim());
+    }
+
     [Fact]
     public void InfoReportsKernelAndCgroupMode()
     {

@@ -57,7 +57,7 @@ public static class OciRuntime
                     case "--rootless": Value(); break;
                     case "--criu": Value(); break;
                     case "--version" or "-v":
-                        Console.Out.WriteLine($"{g.Name} version {Version}\nspec: 1.1.0\nsandbox: {typeof(OciRuntime).Assembly.GetName().Version}");
+                        Console.Out.WriteLine($"{g.Name} version {Version}\nspec: 1.1.0\nsandbox: {CommandLine.ProductVersion}");
                         return 0;
                     case "--help" or "-h":
                         Console.Out.WriteLine(Usage(g.Name));
