@@ -10,7 +10,7 @@ namespace Sandbox.Init;
 /// output, report the exec'd processes' ends (SIGKILL) and then the workload's, which is init's last frame.
 /// One thread does all of it with poll(2): no thread per process or stream.
 /// </summary>
-internal sealed class Supervisor(InitChannel channel, SandboxProcess main)
+internal sealed class Supervisor(InitChannel channel, SandboxProcess main, bool inGuest)
 {
     private readonly Dictionary<uint, SandboxProcess> _processes = new() { [main.Id] = main };
     private readonly byte[] _buffer = new byte[64 * 1024];
@@ -122,6 +122,12 @@ internal sealed class Supervisor(InitChannel channel, SandboxProcess main)
             if (frame is not Frame f) return true;
             if (f.Type == MessageType.Exec) { Exec(f); continue; }
             if (f.Type == MessageType.StatsRequest) { channel.Send(MessageType.Stats, 0, GuestStats.Read().Encode()); continue; }
+            if (f.Type == MessageType.Clock)
+            {
+                // The guest was resumed after a pause (only a guest owns its clock; a container shares the host's).
+                if (inGuest) { try { Clock.SetRealtime(Payload.ReadInt64(f.Payload, MessageType.Clock)); } catch (ErrnoException) { } }
+                continue;
+            }
             if (f.Type == MessageType.Hosts)
             {
                 // The sandbox's network gained or lost a member (docs/network.md, "Names").

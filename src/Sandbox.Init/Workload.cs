@@ -68,7 +68,7 @@ public static partial class Workload
         }
         try
         {
-            return new Supervisor(channel, main).Run();
+            return new Supervisor(channel, main, spec.Mode == InitMode.Guest).Run();
         }
         finally
         {

@@ -154,7 +154,7 @@ public sealed partial class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
             try
             {
                 // The clock last, as near to Start as it gets: a cold guest booted for seconds, a warm one waited paused.
-                initSpec.RealtimeNs = (DateTimeOffset.UtcNow - DateTimeOffset.UnixEpoch).Ticks * 100;
+                initSpec.RealtimeNs = InitSession.HostRealtimeNs();
                 await sandbox.StartAsync(sandbox.WithNetwork(initSpec, spec), cancellationToken).ConfigureAwait(false);
             }
             catch

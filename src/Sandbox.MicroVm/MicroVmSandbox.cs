@@ -98,7 +98,13 @@ public sealed partial class MicroVmSandbox : ISandbox
 
     public Task PauseAsync(CancellationToken cancellationToken = default) => _guest.SetSuspendedAsync(true);
 
-    public Task ResumeAsync(CancellationToken cancellationToken = default) => _guest.SetSuspendedAsync(false);
+    public async Task ResumeAsync(CancellationToken cancellationToken = default)
+    {
+        await _guest.SetSuspendedAsync(false).ConfigureAwait(false);
+        // The guest's clock stood still while it was paused: step it to the host's, as a pooled guest's is at Start.
+        try { await _guest.Session.SendClockAsync(cancellationToken).ConfigureAwait(false); }
+        catch (SandboxException e) when (e.Reason == SandboxFailure.NotRunning) { }
+    }
 
     public async Task ResizeTtyAsync(ushort rows, ushort columns, CancellationToken cancellationToken = default)
     {

@@ -31,6 +31,7 @@ public sealed class ProtocolException(string message) : Exception(message);
 /// </summary>
 public static class ProtocolVersion
 {
-    /// <summary>2: process ids in the header, Exec/Started, Stats, versioned Hello/Start. 1: one workload per init.</summary>
-    public const uint Current = 2;
+    /// <summary>3: Clock (a resumed guest's clock is stepped). 2: process ids in the header, Exec/Started, Stats,
+    /// versioned Hello/Start. 1: one workload per init.</summary>
+    public const uint Current = 3;
 }

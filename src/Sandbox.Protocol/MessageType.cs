@@ -24,6 +24,12 @@ public enum MessageType : byte
     StatsRequest = 7,
     /// <summary>Payload: the new /etc/hosts (UTF-8): members of the sandbox's network came or went.</summary>
     Hosts = 8,
+    /// <summary>
+    /// Payload: i64 the host's CLOCK_REALTIME (ns since the epoch). Sent to a guest's init after the domain was resumed:
+    /// a paused guest's clock stood still, so init steps it (what libvirt's guest-agent set-time does). A container's
+    /// init ignores it: it shares the host's clock.
+    /// </summary>
+    Clock = 9,
 
     // init → host
     /// <summary>Payload: u32 init's protocol version, i64 init's CLOCK_MONOTONIC now (ns), so the host can align marks.</summary>

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Text.Json;
 using Sandbox.Interop.Libvirt;
 using Xunit;
@@ -47,10 +48,15 @@ public sealed class VmLifecycleTests : IClassFixture<Cli>
         await _cli.OkAsync("pause", id);
         await Task.Delay(500);
         var frozen = (await _cli.OkAsync("logs", id)).Length;
-        await Task.Delay(1500);
+        await Task.Delay(2500);
         Assert.Equal(frozen, (await _cli.OkAsync("logs", id)).Length);
         await _cli.OkAsync("unpause", id);
         await EventuallyAsync(async () => (await _cli.OkAsync("logs", id)).Length > frozen, "counter did not resume");
+        // The guest's clock stood still for the 3 s pause; unpause steps it to the host's (date: whole seconds).
+        double before = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0;
+        var date = await _cli.OkAsync("exec", id, "date", "+%s");
+        double after = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0;
+        Assert.InRange(long.Parse(date.Trim(), CultureInfo.InvariantCulture), Math.Floor(before) - 1, Math.Ceiling(after) + 1);
 
         using (var doc = JsonDocument.Parse(await _cli.OkAsync("inspect", id)))
         {

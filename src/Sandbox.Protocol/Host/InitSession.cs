@@ -135,6 +135,13 @@ public sealed class InitSession
     public Task SendHostsAsync(ReadOnlyMemory<byte> content, CancellationToken cancellationToken) =>
         SendAsync(MessageType.Hosts, 0, content, cancellationToken);
 
+    /// <summary>Steps a resumed guest's clock to the host's (its clock stood still while the domain was paused).</summary>
+    public Task SendClockAsync(CancellationToken cancellationToken) =>
+        SendAsync(MessageType.Clock, 0, Payload.Int64(HostRealtimeNs()), cancellationToken);
+
+    /// <summary>The host's CLOCK_REALTIME in ns since the epoch: what a guest's clock is set to (at Start, after a resume).</summary>
+    public static long HostRealtimeNs() => (DateTimeOffset.UtcNow - DateTimeOffset.UnixEpoch).Ticks * 100;
+
     internal async Task SendAsync(MessageType type, uint process, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
     {
         try { await _writer.WriteAsync(type, process, payload, cancellationToken).ConfigureAwait(false); }
