@@ -250,7 +250,7 @@ public static class OciRuntime
         if (!config.Spec.Tty && consoleSocket is not null)
             throw new SandboxException(SandboxFailure.InvalidSpec, "--console-socket given but process.terminal is false");
         if (config.Spec.Isolation == Isolation.Vm)
-            throw new SandboxException(SandboxFailure.BackendUnavailable, "micro-VM isolation of OCI bundles (sandbox-oci-vm, sandbox.isolation=vm) is not implemented yet");
+            foreach (var w in OciVm.Check(config.Spec)) LogLine(g, "warning", w);
 
         var extra = new JsonObject
         {
@@ -394,7 +394,10 @@ public static class OciRuntime
             SandboxOwner owner;
             try
             {
-                owner = await SandboxOwner.StartAsync(store, record, runtime.Runtime, SandboxStdio.Inherit, log, CancellationToken.None).ConfigureAwait(false);
+                // A guest's pty reaches the console socket through a host pty (a container's init sends its own).
+                var stdio = record.Isolation == Isolation.Vm && record.Spec.Bundle?.ConsoleSocket is string console
+                    ? OciVm.ConsoleStdio(console) : SandboxStdio.Inherit;
+                owner = await SandboxOwner.StartAsync(store, record, runtime.Runtime, stdio, log, CancellationToken.None).ConfigureAwait(false);
             }
             catch (SandboxException e)
             {
