@@ -13,17 +13,19 @@ public sealed partial class MicroVmRuntime
 
     /// <summary>
     /// How an OCI bundle reaches a guest (docs/oci-runtime.md, "Micro-VM mode"): its rootfs directory shared over
-    /// virtio-9p as the guest's root (read-only with <c>root.readonly</c>), and each host bind mount's source as one more
+    /// virtio-9p as the guest's root, and each host bind mount's source as one more
     /// share, the bind's source rewritten to where the guest mounts it. 9p shares directories only: a file's parent
     /// directory is shared and the file bound from there. A source that is neither (a device node) is the guest's own
     /// node of the same path, as a guest has its own devices.
     /// </summary>
     internal sealed record BundlePlan(IReadOnlyList<GuestShare> Shares, GuestShareMount[] Mounts, BundleSpec Bundle);
 
-    internal static BundlePlan PlanBundle(BundleSpec bundle, bool readOnlyRoot)
+    internal static BundlePlan PlanBundle(BundleSpec bundle)
     {
-        var shares = new List<GuestShare> { new(RootShareTag, bundle.RootfsPath, readOnlyRoot) };
-        var mounts = new List<GuestShareMount> { new() { Tag = RootShareTag, ReadOnly = readOnlyRoot, IsRoot = true } };
+        // The root is shared writable even with root.readonly: as runc does, the mount points of the config's mounts
+        // are made in it first, and init makes it read-only after the mounts (Workload's ReadOnlyRootfs step).
+        var shares = new List<GuestShare> { new(RootShareTag, bundle.RootfsPath, ReadOnly: false) };
+        var mounts = new List<GuestShareMount> { new() { Tag = RootShareTag, IsRoot = true } };
         var byDir = new Dictionary<(string Dir, bool ReadOnly), string>();
         string GuestDirOf(string hostDir, bool readOnly)
         {

@@ -100,7 +100,7 @@ public sealed partial class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
         var accelerator = (await GetAcceleratorAsync(cancellationToken).ConfigureAwait(false)).Accelerator;
 
         // An OCI bundle brings its own rootfs directory, shared with the guest instead of an image's EROFS disk.
-        var bundle = spec.Bundle is { } b ? PlanBundle(b, spec.ReadOnlyRootfs) : null;
+        var bundle = spec.Bundle is { } b ? PlanBundle(b) : null;
         IImageLease image = bundle is not null ? new BundleRootfsLease(spec.Bundle!.RootfsPath)
             : await _images.AcquireAsync(spec.Image, RootfsForm.ErofsImage, cancellationToken).ConfigureAwait(false);
         GuestDomain? guest = null;

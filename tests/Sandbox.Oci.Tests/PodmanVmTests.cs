@@ -19,13 +19,19 @@ public sealed class PodmanVmTests(PodmanFixture fx) : IClassFixture<PodmanFixtur
     public void RunPassesOutputAndExitCodeAndWritesLandInTheBundle()
     {
         var name = "v" + Guid.NewGuid().ToString("N")[..10];
-        var run = fx.Podman(["--runtime", Vm, "run", "--name", name, .. PodmanFixture.Limits, .. NoNetwork, "busybox", "sh", "-c",
-            "echo hello; echo err >&2; echo written-in-vm > /data/out.txt; mkdir -p /made/here; exit 7"]);
+        // A host directory (-v, a 9p share of its own) and a read-only file bind (its parent directory is shared).
+        var volume = Directory.CreateDirectory(Path.Combine(fx.Dir, name + "-vol")).FullName;
+        File.WriteAllText(Path.Combine(volume, "in.txt"), "from-host\n");
+        var run = fx.Podman(["--runtime", Vm, "run", "--name", name, .. PodmanFixture.Limits, .. NoNetwork,
+            "-v", volume + ":/mnt/vol", "-v", Path.Combine(volume, "in.txt") + ":/etc/in.txt:ro", "busybox", "sh", "-c",
+            "echo hello; echo err >&2; echo written-in-vm > /data/out.txt; mkdir -p /made/here; " +
+            "cat /mnt/vol/in.txt /etc/in.txt; echo to-host > /mnt/vol/out.txt; echo x 2>/dev/null > /etc/in.txt || echo ro; exit 7"]);
         try
         {
             Assert.True(run.Code == 7, $"exit {run.Code}, stderr: {run.Stderr}");
-            Assert.Equal("hello\n", run.Stdout);
+            Assert.Equal("hello\nfrom-host\nfrom-host\nro\n", run.Stdout);
             Assert.Contains("err", run.Stderr);
+            Assert.Equal("to-host\n", File.ReadAllText(Path.Combine(volume, "out.txt")));
             // Out of the stopped container: the guest's writes are in the bundle's rootfs, where podman looks.
             var cp = fx.Podman("cp", $"{name}:/data/out.txt", Path.Combine(fx.Dir, name + ".txt"));
             Assert.True(cp.Code == 0, cp.Stderr);

@@ -355,6 +355,7 @@ public static class OciRuntime
         var id = args[0];
         SafeFd ownerLock, fifo;
         SandboxRecord record;
+        var stdio = SandboxStdio.Inherit;
         try
         {
             record = store.Load(id) ?? throw new SandboxException(SandboxFailure.InvalidSpec, $"container \"{id}\" does not exist");
@@ -365,6 +366,10 @@ public static class OciRuntime
             File.WriteAllText(store.PathOf(id, "oci-owner.pid"), Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
             // O_RDWR never blocks; start's O_WRONLY|O_NONBLOCK open succeeds only while we hold it.
             fifo = Files.Open(fifoPath, Files.O_RDWR | Files.O_CLOEXEC);
+            // A guest's pty reaches the console socket through a host pty, sent before create returns (conmon expects
+            // the master by then, as runc's init sends it at create).
+            if (record.Isolation == Isolation.Vm && record.Spec.Bundle?.ConsoleSocket is string console)
+                stdio = OciVm.ConsoleStdio(console);
         }
         catch (Exception e) when (e is SandboxException or ErrnoException or IOException)
         {
@@ -394,9 +399,6 @@ public static class OciRuntime
             SandboxOwner owner;
             try
             {
-                // A guest's pty reaches the console socket through a host pty (a container's init sends its own).
-                var stdio = record.Isolation == Isolation.Vm && record.Spec.Bundle?.ConsoleSocket is string console
-                    ? OciVm.ConsoleStdio(console) : SandboxStdio.Inherit;
                 owner = await SandboxOwner.StartAsync(store, record, runtime.Runtime, stdio, log, CancellationToken.None).ConfigureAwait(false);
             }
             catch (SandboxException e)
