@@ -113,12 +113,38 @@ public sealed class PodmanVmTests(PodmanFixture fx) : IClassFixture<PodmanFixtur
         Assert.Contains("67108864", ours.Stdout);
     }
 
+    /// <summary>
+    /// <c>podman run -it</c> as a user types it, in a private tmux server's 100x30 terminal: the guest's pty is the
+    /// workload's terminal (through the console socket's host pty), of the terminal's size, and typed input reaches it.
+    /// </summary>
     [Fact]
-    public void TtyReachesTheConsoleSocket()
+    public void RunItThroughTmux()
     {
-        var r = fx.RunWith(Vm, [.. NoNetwork, "-t", "busybox", "sh", "-c", "tty; stty size 2>/dev/null; exit 4"]);
-        Assert.True(r.Code == 4, $"exit {r.Code}: {r.Stderr}");
-        Assert.StartsWith("/dev/pts/", r.Stdout.Trim());
+        var socket = "sandbox-ocivm-" + Guid.NewGuid().ToString("N")[..8];
+        var output = Path.Combine(fx.Dir, socket + ".out");
+        var podman = string.Join(' ', new[] { "podman", "--root", Path.Combine(fx.Dir, "root"), "--runroot", Path.Combine(fx.Dir, "runroot"),
+            "--tmpdir", Path.Combine(fx.Dir, "tmp"), "--cgroup-manager=cgroupfs", "--events-backend=file", "--storage-driver=overlay",
+            "--runtime", Vm, "run", "-it", "--rm", .. PodmanFixture.Limits, .. NoNetwork, "busybox" });
+        var script = "sh -c 'stty size; tty; read x; echo got=$x; exit 6'";
+        Assert.Equal(0, Run("tmux", ["-L", socket, "-f", "/dev/null", "new-session", "-d", "-x", "100", "-y", "30",
+            $"{podman} {script} > {output} 2>&1; echo rc=$? >> {output}"]).Code);
+        try
+        {
+            // The guest boots, then the shell waits in read: type once its tty line is out.
+            for (int i = 0; i < 1200 && !(File.Exists(output) && File.ReadAllText(output).Contains("/dev/pts/")); i++) Thread.Sleep(100);
+            Assert.Equal(0, Run("tmux", ["-L", socket, "send-keys", "typed-line", "Enter"]).Code);
+            for (int i = 0; i < 300 && !File.ReadAllText(output).Contains("rc="); i++) Thread.Sleep(100);
+            var lines = File.ReadAllText(output).Replace("\r", "").Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.True(lines.Length >= 4, string.Join(" | ", lines));
+            Assert.Equal("30 100", lines[0]);
+            Assert.StartsWith("/dev/pts/", lines[1]);
+            Assert.Contains("got=typed-line", lines);
+            Assert.Equal("rc=6", lines[^1]);
+        }
+        finally
+        {
+            Run("tmux", ["-L", socket, "kill-server"]);
+        }
     }
 
     /// <summary>podman's default (bridge) network is a netns of the host: one clear line naming it, no VM booted.</summary>

@@ -356,6 +356,7 @@ public static class OciRuntime
         SafeFd ownerLock, fifo;
         SandboxRecord record;
         var stdio = SandboxStdio.Inherit;
+        SafeFd? vmTerminal = null;
         try
         {
             record = store.Load(id) ?? throw new SandboxException(SandboxFailure.InvalidSpec, $"container \"{id}\" does not exist");
@@ -369,7 +370,7 @@ public static class OciRuntime
             // A guest's pty reaches the console socket through a host pty, sent before create returns (conmon expects
             // the master by then, as runc's init sends it at create).
             if (record.Isolation == Isolation.Vm && record.Spec.Bundle?.ConsoleSocket is string console)
-                stdio = OciVm.ConsoleStdio(console);
+                stdio = OciVm.ConsoleStdio(console, out vmTerminal);
         }
         catch (Exception e) when (e is SandboxException or ErrnoException or IOException)
         {
@@ -407,9 +408,13 @@ public static class OciRuntime
                 return 1;
             }
             ExitStatus? status;
+            using var stopResizing = new CancellationTokenSource();
+            var resizing = vmTerminal is null ? Task.CompletedTask : OciVm.ForwardWindowSizeAsync(vmTerminal, owner.Sandbox, stopResizing.Token);
             await using (owner)
             {
                 status = await owner.RunToExitAsync().ConfigureAwait(false);
+                stopResizing.Cancel();
+                await resizing.ConfigureAwait(false);
             }
             return status is ExitStatus st ? st.ShellCode : 255;
         }

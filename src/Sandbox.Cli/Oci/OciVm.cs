@@ -42,7 +42,7 @@ internal static class OciVm
     /// host pty whose master goes to the console socket (as runc's does); the owner relays the slave, raw, so the
     /// guest's pty alone does the line discipline.
     /// </summary>
-    public static SandboxStdio ConsoleStdio(string consoleSocket)
+    public static SandboxStdio ConsoleStdio(string consoleSocket, out SafeFd terminal)
     {
         var (master, slave) = Terminals.OpenPty("/dev/ptmx");
         using (master)
@@ -60,11 +60,38 @@ internal static class OciVm
                 throw new SandboxException(SandboxFailure.Host, $"cannot send the pty to the console socket {consoleSocket}: {e.Message}", e);
             }
         }
-        // Two streams on two fds: the relay reads the terminal while it writes the guest's output.
+        // Two streams on two fds: the relay reads the terminal while it writes the guest's output; a third for its size.
+        terminal = Files.Dup(slave);
         var writeFd = Files.Dup(slave);
         var input = new FileStream(Handle(slave), FileAccess.Read, bufferSize: 0);
         var output = new FileStream(Handle(writeFd), FileAccess.Write, bufferSize: 0);
         return SandboxStdio.Streams(input, output, output);
+    }
+
+    /// <summary>
+    /// The caller resizes its pty master (conmon on podman's resize requests); the owner's end is not its controlling
+    /// terminal, so no SIGWINCH comes: it polls the size (one ioctl every 200 ms) and passes changes to the guest's pty.
+    /// </summary>
+    public static async Task ForwardWindowSizeAsync(SafeFd terminal, ISandbox sandbox, CancellationToken cancellationToken)
+    {
+        ushort lastRows = 0, lastColumns = 0;
+        using (terminal)
+        {
+            try
+            {
+                while (!cancellationToken.IsCancellationRequested)
+                {
+                    if (Terminals.TryGetWindowSize(terminal, out var rows, out var columns) && rows > 0 && columns > 0
+                        && (rows != lastRows || columns != lastColumns))
+                    {
+                        await sandbox.ResizeTtyAsync(rows, columns, cancellationToken).ConfigureAwait(false);
+                        (lastRows, lastColumns) = (rows, columns);
+                    }
+                    await Task.Delay(200, cancellationToken).ConfigureAwait(false);
+                }
+            }
+            catch (Exception e) when (e is OperationCanceledException or SandboxException or IOException or ObjectDisposedException) { }
+        }
     }
 
     private static Microsoft.Win32.SafeHandles.SafeFileHandle Handle(SafeFd fd)
