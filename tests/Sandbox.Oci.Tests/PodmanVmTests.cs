@@ -122,9 +122,10 @@ public sealed class PodmanVmTests(PodmanFixture fx) : IClassFixture<PodmanFixtur
     {
         var socket = "sandbox-ocivm-" + Guid.NewGuid().ToString("N")[..8];
         var output = Path.Combine(fx.Dir, socket + ".out");
-        var podman = string.Join(' ', new[] { "podman", "--root", Path.Combine(fx.Dir, "root"), "--runroot", Path.Combine(fx.Dir, "runroot"),
+        string[] podmanArgs = ["podman", "--root", Path.Combine(fx.Dir, "root"), "--runroot", Path.Combine(fx.Dir, "runroot"),
             "--tmpdir", Path.Combine(fx.Dir, "tmp"), "--cgroup-manager=cgroupfs", "--events-backend=file", "--storage-driver=overlay",
-            "--runtime", Vm, "run", "-it", "--rm", .. PodmanFixture.Limits, .. NoNetwork, "busybox" });
+            "--runtime", Vm, "run", "-it", "--rm", .. PodmanFixture.Limits, .. NoNetwork, "busybox"];
+        var podman = string.Join(' ', podmanArgs);
         var script = "sh -c 'stty size; tty; read x; echo got=$x; exit 6'";
         Assert.Equal(0, Run("tmux", ["-L", socket, "-f", "/dev/null", "new-session", "-d", "-x", "100", "-y", "30",
             $"{podman} {script} > {output} 2>&1; echo rc=$? >> {output}"]).Code);
