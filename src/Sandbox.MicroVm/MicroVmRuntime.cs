@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Sandbox.Core;
+using Sandbox.Interop.Libc;
 using Sandbox.Interop.Libvirt;
 using Sandbox.Protocol;
 using Sandbox.Protocol.Host;
@@ -111,6 +112,9 @@ public sealed partial class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
             var id = spec.Id ?? SandboxId.New();
             ushort rows = 0, cols = 0;
             if (spec.Tty && stdio.IsInherited) HostStreams.TryGetTerminalSize(out rows, out cols);
+            // The caller's own stream may be a terminal too (the OCI owner's host pty, sized by conmon before start).
+            else if (spec.Tty && stdio.Stdin is FileStream { SafeFileHandle: var tty })
+                Terminals.TryGetWindowSize(new SafeFd((int)tty.DangerousGetHandle(), ownsHandle: false), out rows, out cols);
             var (process, initSpec) = InitSpecBuilder.Build(spec, image.Config, id, InitMode.Guest, rows, cols);
             initSpec.Lower = bundle is null ? "/dev/vda" : "";
             if (bundle is not null)

@@ -103,7 +103,8 @@ public sealed class ContainerdTests(ContainerdFixture fx) : IClassFixture<Contai
             // The guest kernel's release, not the host's.
             Assert.NotEqual(File.ReadAllText("/proc/sys/kernel/osrelease").Trim(), exec.Stdout.Trim());
             Assert.Contains("RUNNING", fx.Ctr("task", "ls").Stdout);
-            Assert.Equal(0, fx.Ctr("task", "kill", "-s", "SIGKILL", id).Code);
+            var kill = fx.Ctr("task", "kill", "-s", "SIGKILL", id);
+            Assert.True(kill.Code == 0, $"kill: {kill.Stderr}");
             for (int i = 0; i < 400 && !fx.Ctr("task", "ls").Stdout.Contains("STOPPED"); i++) Thread.Sleep(50);
             Assert.Contains("STOPPED", fx.Ctr("task", "ls").Stdout);
         }

@@ -126,7 +126,8 @@ public sealed class PodmanVmTests(PodmanFixture fx) : IClassFixture<PodmanFixtur
             "--tmpdir", Path.Combine(fx.Dir, "tmp"), "--cgroup-manager=cgroupfs", "--events-backend=file", "--storage-driver=overlay",
             "--runtime", Vm, "run", "-it", "--rm", .. PodmanFixture.Limits, .. NoNetwork, "busybox"];
         var podman = string.Join(' ', podmanArgs);
-        var script = "sh -c 'stty size; tty; read x; echo got=$x; exit 6'";
+        // podman sizes the terminal around start; the owner passes a change on within 200 ms (docs/oci-runtime.md).
+        var script = "sh -c 'sleep 1; stty size; tty; read x; echo got=$x; exit 6'";
         Assert.Equal(0, Run("tmux", ["-L", socket, "-f", "/dev/null", "new-session", "-d", "-x", "100", "-y", "30",
             $"{podman} {script} > {output} 2>&1; echo rc=$? >> {output}"]).Code);
         try
