@@ -90,9 +90,40 @@ internal static class GuestBoot
         Mounts.Mount("sysfs", "/sys", "sysfs", Mounts.MS_NOSUID | Mounts.MS_NODEV | Mounts.MS_NOEXEC);
     }
 
+    /// <summary>
+    /// virtio-9p mount options: 9P2000.L (uids, modes, device nodes, xattrs as Linux has them); <c>cache=mmap</c> is
+    /// the least caching that allows shared writable mappings (the host's view stays current for <c>podman cp</c>);
+    /// msize: as large as the 6.1 virtio transport takes (it caps 524288 at 512000), as fewer round trips matter most under TCG.
+    /// </summary>
+    internal const string NinePOptions = "trans=virtio,version=9p2000.L,msize=524288,cache=mmap";
+
+    /// <summary>
+    /// An OCI bundle (docs/oci-runtime.md, "Micro-VM mode"): its rootfs directory, shared by the host over virtio-9p, is
+    /// the workload's root itself (no overlay: writes land in the bundle); the shares of its host bind sources are
+    /// mounted under /sandbox/shares, where the bundle's mounts (rewritten by the host) bind them from.
+    /// </summary>
+    private static void MountShares(InitSpec spec)
+    {
+        foreach (var share in spec.Shares)
+        {
+            var target = share.IsRoot ? NewRoot : share.Target;
+            Workload.Try(InitFailure.Rootfs, $"mount the 9p share {share.Tag} at {target}", () =>
+            {
+                Directory.CreateDirectory(target);
+                Mounts.Mount(share.Tag, target, "9p", (share.ReadOnly ? Mounts.MS_RDONLY : 0) | (share.IsRoot ? 0 : Mounts.MS_NOSUID | Mounts.MS_NODEV),
+                    NinePOptions);
+            });
+        }
+    }
+
     /// <summary>The image's EROFS disk read-only, a tmpfs for this run's writes, and an overlay of both.</summary>
     private static void MountRoot(InitSpec spec)
     {
+        if (spec.Shares.Any(s => s.IsRoot))
+        {
+            MountShares(spec);
+            return;
+        }
         var disk = string.IsNullOrEmpty(spec.Lower) ? "/dev/vda" : spec.Lower;
         Workload.Try(InitFailure.Rootfs, $"mount the root disk {disk}", () =>
         {

@@ -26,6 +26,8 @@ internal sealed record DomainDefinition
     public string PortName { get; init; } = "org.sandbox.init.0";
     /// <summary>A virtio-net NIC on a bridge network; null: no NIC (loopback only).</summary>
     public GuestNic? Nic { get; init; }
+    /// <summary>Host directories shared over virtio-9p (an OCI bundle's rootfs and bind sources).</summary>
+    public IReadOnlyList<GuestShare> Shares { get; init; } = [];
 
     /// <summary>The guest kernel's command line.</summary>
     public string KernelCommandLine()
@@ -91,6 +93,7 @@ internal sealed record DomainDefinition
                   <target port='0'/>
                 </serial>
                 {Nic?.ToXml() ?? ""}
+                {string.Concat(Shares.Select(share => share.ToXml()))}
                 <memballoon model='none'/>
               </devices>
               {qemuArgs}

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Sandbox.Core;
+using Sandbox.Interop.Libc;
 using Sandbox.Interop.Libvirt;
 using Sandbox.Protocol;
 using Sandbox.Protocol.Host;
@@ -99,7 +100,10 @@ public sealed partial class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
         var connection = await ConnectAsync(cancellationToken).ConfigureAwait(false);
         var accelerator = (await GetAcceleratorAsync(cancellationToken).ConfigureAwait(false)).Accelerator;
 
-        var image = await _images.AcquireAsync(spec.Image, RootfsForm.ErofsImage, cancellationToken).ConfigureAwait(false);
+        // An OCI bundle brings its own rootfs directory, shared with the guest instead of an image's EROFS disk.
+        var bundle = spec.Bundle is { } b ? PlanBundle(b) : null;
+        IImageLease image = bundle is not null ? new BundleRootfsLease(spec.Bundle!.RootfsPath)
+            : await _images.AcquireAsync(spec.Image, RootfsForm.ErofsImage, cancellationToken).ConfigureAwait(false);
         GuestDomain? guest = null;
         INetworkAttachment? network = null;
         string? createdDir = null;
@@ -108,8 +112,16 @@ public sealed partial class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
             var id = spec.Id ?? SandboxId.New();
             ushort rows = 0, cols = 0;
             if (spec.Tty && stdio.IsInherited) HostStreams.TryGetTerminalSize(out rows, out cols);
+            // The caller's own stream may be a terminal too (the OCI owner's host pty, sized by conmon before start).
+            else if (spec.Tty && stdio.Stdin is FileStream { SafeFileHandle: var tty })
+                Terminals.TryGetWindowSize(new SafeFd((int)tty.DangerousGetHandle(), ownsHandle: false), out rows, out cols);
             var (process, initSpec) = InitSpecBuilder.Build(spec, image.Config, id, InitMode.Guest, rows, cols);
-            initSpec.Lower = "/dev/vda";
+            initSpec.Lower = bundle is null ? "/dev/vda" : "";
+            if (bundle is not null)
+            {
+                initSpec.Shares = bundle.Mounts;
+                initSpec.Bundle = bundle.Bundle;
+            }
             initSpec.GuestLimits = GuestLimitsFor(spec.Limits, memoryMiB);
             initSpec.PidMax = GuestPidMax;
             initSpec.Privileged = spec.Privileged;
@@ -131,7 +143,8 @@ public sealed partial class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
                 Cpus = cpus,
                 KernelPath = _guest.KernelPath,
                 InitramfsPath = _guest.InitramfsPath,
-                RootDiskPath = image.RootfsPath,
+                RootDiskPath = bundle is null ? image.RootfsPath : null,
+                Shares = bundle?.Shares ?? [],
                 ChannelSocketPath = Path.Combine(runDir, "init.sock"),
                 ConsoleLogPath = Path.Combine(runDir, "console.log"),
                 Nic = network is null ? null : new GuestNic(network.Settings.Bridge, network.Settings.Mac, GuestNic.TapName(id)),
@@ -139,7 +152,7 @@ public sealed partial class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
             MicroVmLog.DomainXml(_log, definition.Name, definition.ToXml());
             // A warm member of the same shape (docs/microvm.md, "Warm pool"), else a cold boot. Bridge networks need a NIC
             // the member was not booted with.
-            if (network is null && UseWarmPool
+            if (network is null && bundle is null && UseWarmPool
                 && await TryClaimWarmAsync(new PoolShape(image.Digest, memoryMiB, cpus, GuestIdentity), definition, dir, spec.Remove, id, timings,
                     cancellationToken).ConfigureAwait(false) is GuestDomain warm)
                 guest = warm;

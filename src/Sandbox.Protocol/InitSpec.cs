@@ -70,6 +70,13 @@ public sealed class InitSpec
     public Sandbox.Core.BundleSpec? Bundle { get; set; }
 
     /// <summary>
+    /// Guest only: virtio-9p shares to mount before the root is built, in order. One with <see cref="GuestShareMount.IsRoot"/>
+    /// replaces the root disk and its overlay (an OCI bundle's rootfs, so writes land in the bundle); the others are
+    /// the sources of the bundle's host bind mounts (docs/oci-runtime.md, "Micro-VM mode").
+    /// </summary>
+    public GuestShareMount[] Shares { get; set; } = [];
+
+    /// <summary>
     /// Guest only: the host's wall clock at Start (ns since the epoch); init sets the guest's clock to it first, so a
     /// guest that waited paused in the warm pool starts with the host's time. 0 leaves the clock alone.
     /// </summary>
@@ -80,6 +87,15 @@ public sealed class InitSpec
     /// share entropy whatever the guest did before Start (docs/microvm.md, "Warm pool").
     /// </summary>
     public byte[]? EntropySeed { get; set; }
+}
+
+/// <summary>A virtio-9p share the guest mounts: its tag, where (ignored for the root), read-only or not.</summary>
+public sealed class GuestShareMount
+{
+    public string Tag { get; set; } = "";
+    public string Target { get; set; } = "";
+    public bool ReadOnly { get; set; }
+    public bool IsRoot { get; set; }
 }
 
 /// <summary>One setrlimit: RLIMIT_* number, soft and hard values (ulong.MaxValue = RLIM_INFINITY).</summary>

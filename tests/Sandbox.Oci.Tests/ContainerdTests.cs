@@ -87,4 +87,31 @@ public sealed class ContainerdTests(ContainerdFixture fx) : IClassFixture<Contai
         Assert.True(delete.Code == 0, delete.Stderr);
         Assert.Equal(0, fx.Ctr("container", "delete", id).Code);
     }
+
+    /// <summary>The runc shim driving sandbox-oci-vm (the sandbox-vm RuntimeClass's handler): one guest.</summary>
+    [Fact]
+    public void CtrRunsTheBundleInAMicroVm()
+    {
+        var id = "v" + Guid.NewGuid().ToString("N")[..10];
+        var run = fx.Ctr("run", "-d", "--runc-binary", SandboxOci(vm: true), "--rootfs", fx.Rootfs, id, "sh", "-c",
+            "echo $(cat /proc/sys/kernel/osrelease) > /tmp/release; exec sleep 60");
+        Assert.True(run.Code == 0, run.Stderr);
+        try
+        {
+            var exec = fx.Ctr("task", "exec", "--exec-id", "e1", id, "sh", "-c", "cat /tmp/release; exit 4");
+            Assert.True(exec.Code == 4, $"exit {exec.Code}: {exec.Stderr}");
+            // The guest kernel's release, not the host's.
+            Assert.NotEqual(File.ReadAllText("/proc/sys/kernel/osrelease").Trim(), exec.Stdout.Trim());
+            Assert.Contains("RUNNING", fx.Ctr("task", "ls").Stdout);
+            var kill = fx.Ctr("task", "kill", "-s", "SIGKILL", id);
+            Assert.True(kill.Code == 0, $"kill: {kill.Stderr}");
+            for (int i = 0; i < 400 && !fx.Ctr("task", "ls").Stdout.Contains("STOPPED"); i++) Thread.Sleep(50);
+            Assert.Contains("STOPPED", fx.Ctr("task", "ls").Stdout);
+        }
+        finally
+        {
+            fx.Ctr("task", "delete", "--force", id);
+            fx.Ctr("container", "delete", id);
+        }
+    }
 }

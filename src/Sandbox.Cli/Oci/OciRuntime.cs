@@ -250,7 +250,7 @@ public static class OciRuntime
         if (!config.Spec.Tty && consoleSocket is not null)
             throw new SandboxException(SandboxFailure.InvalidSpec, "--console-socket given but process.terminal is false");
         if (config.Spec.Isolation == Isolation.Vm)
-            throw new SandboxException(SandboxFailure.BackendUnavailable, "micro-VM isolation of OCI bundles (sandbox-oci-vm, sandbox.isolation=vm) is not implemented yet");
+            foreach (var w in OciVm.Check(config.Spec)) LogLine(g, "warning", w);
 
         var extra = new JsonObject
         {
@@ -355,6 +355,8 @@ public static class OciRuntime
         var id = args[0];
         SafeFd ownerLock, fifo;
         SandboxRecord record;
+        var stdio = SandboxStdio.Inherit;
+        SafeFd? vmTerminal = null;
         try
         {
             record = store.Load(id) ?? throw new SandboxException(SandboxFailure.InvalidSpec, $"container \"{id}\" does not exist");
@@ -365,6 +367,10 @@ public static class OciRuntime
             File.WriteAllText(store.PathOf(id, "oci-owner.pid"), Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
             // O_RDWR never blocks; start's O_WRONLY|O_NONBLOCK open succeeds only while we hold it.
             fifo = Files.Open(fifoPath, Files.O_RDWR | Files.O_CLOEXEC);
+            // A guest's pty reaches the console socket through a host pty, sent before create returns (conmon expects
+            // the master by then, as runc's init sends it at create).
+            if (record.Isolation == Isolation.Vm && record.Spec.Bundle?.ConsoleSocket is string console)
+                stdio = OciVm.ConsoleStdio(console, out vmTerminal);
         }
         catch (Exception e) when (e is SandboxException or ErrnoException or IOException)
         {
@@ -394,7 +400,7 @@ public static class OciRuntime
             SandboxOwner owner;
             try
             {
-                owner = await SandboxOwner.StartAsync(store, record, runtime.Runtime, SandboxStdio.Inherit, log, CancellationToken.None).ConfigureAwait(false);
+                owner = await SandboxOwner.StartAsync(store, record, runtime.Runtime, stdio, log, CancellationToken.None).ConfigureAwait(false);
             }
             catch (SandboxException e)
             {
@@ -402,9 +408,13 @@ public static class OciRuntime
                 return 1;
             }
             ExitStatus? status;
+            using var stopResizing = new CancellationTokenSource();
+            var resizing = vmTerminal is null ? Task.CompletedTask : OciVm.ForwardWindowSizeAsync(vmTerminal, owner.Sandbox, stopResizing.Token);
             await using (owner)
             {
                 status = await owner.RunToExitAsync().ConfigureAwait(false);
+                stopResizing.Cancel();
+                await resizing.ConfigureAwait(false);
             }
             return status is ExitStatus st ? st.ShellCode : 255;
         }
@@ -551,7 +561,15 @@ public static class OciRuntime
             Files.WriteAll(fifo, [(byte)'k', (byte)signal]);
             return 0;
         }
-        await ControlClient.SendAsync(store, r, new ControlRequest { Op = "kill", Signal = signal }, CancellationToken.None).ConfigureAwait(false);
+        try
+        {
+            await ControlClient.SendAsync(store, r, new ControlRequest { Op = "kill", Signal = signal }, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (SandboxException e) when (e.Reason == SandboxFailure.NotRunning && Effective(store, Load(store, id)).Status == SandboxStatus.Stopped)
+        {
+            // The signal ended the workload and its owner exited before answering (a micro-VM's SIGKILL destroys the
+            // domain at once): delivered.
+        }
         return 0;
     }
 
