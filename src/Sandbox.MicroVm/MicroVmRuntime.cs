@@ -100,6 +100,7 @@ public sealed partial class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
         var accelerator = (await GetAcceleratorAsync(cancellationToken).ConfigureAwait(false)).Accelerator;
 
         var image = await _images.AcquireAsync(spec.Image, RootfsForm.ErofsImage, cancellationToken).ConfigureAwait(false);
+        MicroVmLog.Phase(_log, "acquire image", timings.SinceRequest(SandboxTimings.Now()) ?? 0);
         GuestDomain? guest = null;
         INetworkAttachment? network = null;
         string? createdDir = null;
@@ -122,6 +123,7 @@ public sealed partial class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
             var dir = spec.Id is null ? SandboxDirectory.Create(_paths, id) : SandboxDirectory.Claim(_paths, id);
             if (spec.Id is null) createdDir = dir.Dir;
             var runDir = dir.Dir;
+            MicroVmLog.Phase(_log, "run directory", timings.SinceRequest(SandboxTimings.Now()) ?? 0);
             var definition = new DomainDefinition
             {
                 Name = MicroVmSandbox.FormatId(id),
@@ -149,6 +151,7 @@ public sealed partial class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
                 guest = await GuestDomain.BootAsync(connection, definition, dir, spec.Remove, id, BootDeadline, timings, _log, cancellationToken)
                     .ConfigureAwait(false);
             }
+            MicroVmLog.Phase(_log, "guest booted", timings.SinceRequest(SandboxTimings.Now()) ?? 0);
             var sandbox = new MicroVmSandbox(id, guest, image, stdio, process, accelerator, memoryMiB << 20, timings, _log) { Network = network };
             network = null; // the sandbox owns it now
             try
@@ -156,6 +159,7 @@ public sealed partial class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
                 // The clock last, as near to Start as it gets: a cold guest booted for seconds, a warm one waited paused.
                 initSpec.RealtimeNs = (DateTimeOffset.UtcNow - DateTimeOffset.UnixEpoch).Ticks * 100;
                 await sandbox.StartAsync(sandbox.WithNetwork(initSpec, spec), cancellationToken).ConfigureAwait(false);
+                MicroVmLog.Phase(_log, "workload started", timings.SinceRequest(SandboxTimings.Now()) ?? 0);
             }
             catch
             {
