@@ -9,8 +9,11 @@ public sealed record OwnerIdentity(int Pid, long StartTime, string BootId)
 {
     public static OwnerIdentity Current() => new(Environment.ProcessId, ProcessStartTime(Environment.ProcessId) ?? 0, HostBootId());
 
-    /// <summary>Same boot, same pid, same start time.</summary>
-    public bool IsAlive() => BootId == HostBootId() && ProcessStartTime(Pid) is long t && t == StartTime;
+    /// <summary>
+    /// Same boot, same pid, same start time, and not a zombie: a dead owner stays in /proc with its start time until
+    /// its parent reaps it (PID 1 here reaps once a second), and must not pass for one still making its sandbox.
+    /// </summary>
+    public bool IsAlive() => BootId == HostBootId() && ProcessStat(Pid) is { } s && s.StartTime == StartTime && s.State is not ('Z' or 'X');
 
     public static string HostBootId()
     {
@@ -18,12 +21,15 @@ public sealed record OwnerIdentity(int Pid, long StartTime, string BootId)
         catch (IOException) { return ""; }
     }
 
-    public static long? ProcessStartTime(int pid)
+    public static long? ProcessStartTime(int pid) => ProcessStat(pid)?.StartTime;
+
+    /// <summary>/proc/PID/stat's state (field 3) and start time (field 22).</summary>
+    private static (char State, long StartTime)? ProcessStat(int pid)
     {
         string stat;
         try { stat = File.ReadAllText($"/proc/{pid}/stat"); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
         var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        return fields.Length > 19 && long.TryParse(fields[19], out long t) ? t : null;
+        return fields.Length > 19 && fields[0].Length == 1 && long.TryParse(fields[19], out long t) ? (fields[0][0], t) : null;
     }
 }
