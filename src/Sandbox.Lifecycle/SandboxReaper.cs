@@ -143,12 +143,14 @@ public sealed class SandboxReaper(SandboxStore store, string libvirtUri, ILogger
     /// <summary>What a sandbox whose owner died may have left: processes, cgroups, mounts, scratch, sockets; its domain.</summary>
     public async Task RemoveLeftoversAsync(SandboxRecord record, CancellationToken cancellationToken)
     {
+        // A VM's domain first: its qemu makes files in the directory (the channel socket, the console log) until it is
+        // gone, and a directory being filled cannot be removed (an owner killed while libvirtd was creating its domain).
+        if (record.Isolation == Isolation.Vm) ReapDomains();
         await ContainerRuntime.RemoveLeftoversAsync(store.Paths, record.Id, removeAll: record.Spec.Remove, cancellationToken).ConfigureAwait(false);
         foreach (var socket in new[] { SandboxStore.ControlName, "init.sock" })
         {
             try { File.Delete(store.PathOf(record.Id, socket)); } catch (IOException) { }
         }
-        if (record.Isolation == Isolation.Vm) ReapDomains();
     }
 
     /// <summary>
