@@ -21,6 +21,21 @@ public sealed record OwnerIdentity(int Pid, long StartTime, string BootId)
         catch (IOException) { return ""; }
     }
 
+    /// <summary>
+    /// Killed and not yet gone: the kernel is tearing the process down (PF_EXITING) or it is a zombie. Such an owner
+    /// still holds its owner lock for a moment (files are closed after the memory is unmapped).
+    /// </summary>
+    public bool IsExiting()
+    {
+        string stat;
+        try { stat = File.ReadAllText($"/proc/{Pid}/stat"); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return false; }
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        if (fields.Length <= 19 || !long.TryParse(fields[19], out long t) || t != StartTime) return false;
+        const uint PF_EXITING = 0x4;
+        return fields[0] is "Z" or "X" || (uint.TryParse(fields[6], out uint flags) && (flags & PF_EXITING) != 0);
+    }
+
     public static long? ProcessStartTime(int pid) => ProcessStat(pid)?.StartTime;
 
     /// <summary>/proc/PID/stat's state (field 3) and start time (field 22).</summary>

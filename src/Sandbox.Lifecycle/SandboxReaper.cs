@@ -48,7 +48,7 @@ public sealed class SandboxReaper(SandboxStore store, string libvirtUri, ILogger
                     }
                     continue;
                 }
-                if (!Directory.Exists(dir) || SandboxDirectory.IsOwned(dir)) continue;
+                if (!Directory.Exists(dir) || (SandboxDirectory.IsOwned(dir) && !await OwnerGoneAsync(id, dir, cancellationToken).ConfigureAwait(false))) continue;
                 try
                 {
                     var (r, vm) = await ReapOneAsync(id, prune, cancellationToken).ConfigureAwait(false);
@@ -118,6 +118,26 @@ public sealed class SandboxReaper(SandboxStore store, string libvirtUri, ILogger
         }
         store.Delete(record);
         return (true, record.Isolation == Isolation.Vm);
+    }
+
+    /// <summary>
+    /// Whether the lock holder of an owned directory turns out to be an owner that was just killed: it keeps its lock
+    /// while the kernel tears it down (a command right after the kill would otherwise skip it for good). Waits up to
+    /// a few seconds for such a lock to drop; a live owner is never waited for.
+    /// </summary>
+    private async Task<bool> OwnerGoneAsync(string id, string dir, CancellationToken cancellationToken)
+    {
+        OwnerIdentity? owner;
+        try { owner = store.Load(id)?.Owner; }
+        catch (SandboxStateException) { return false; }
+        if (owner is null || !owner.IsExiting()) return false;
+        var until = DateTime.UtcNow.AddSeconds(5);
+        while (SandboxDirectory.IsOwned(dir))
+        {
+            if (DateTime.UtcNow > until) return false;
+            await Task.Delay(10, cancellationToken).ConfigureAwait(false);
+        }
+        return true;
     }
 
     private async Task<CommandLock?> TryLockAsync(string id, CancellationToken cancellationToken)

@@ -127,7 +127,9 @@ public sealed partial class KillAtPhaseTests(VmFixture vm)
         foreach (var id in killed)
         {
             Assert.True(OwnerProcess(id) == 0, $"{what}: the owner of {id} is still running");
-            Assert.False(Directory.Exists(Path.Combine(vm.Root, "run", id)), $"{what}: the state directory of {id} is left");
+            var dir = Path.Combine(vm.Root, "run", id);
+            if (Directory.Exists(dir))
+                Assert.Fail($"{what}: the state directory of {id} is left ({string.Join(", ", Directory.EnumerateFileSystemEntries(dir).Select(Path.GetFileName))}); the next command said: {next.Stderr}");
         }
         Assert.Empty(RunDirectories());
     }
