@@ -130,7 +130,7 @@ public sealed class SandboxReaper(SandboxStore store, string libvirtUri, ILogger
         OwnerIdentity? owner;
         try { owner = store.Load(id)?.Owner; }
         catch (SandboxStateException) { return false; }
-        if (owner is null || !owner.IsExiting()) return false;
+        if (owner is null || !owner.IsDying()) return false;
         var until = DateTime.UtcNow.AddSeconds(5);
         while (SandboxDirectory.IsOwned(dir))
         {
