@@ -8,6 +8,12 @@ namespace Sandbox.Benchmarking;
 /// </summary>
 public sealed class BenchRunner(IReadOnlyList<IBenchSubject> subjects, BenchOptions options, Action<string> progress)
 {
+    /// <summary>
+    /// ENOSPC or EDQUOT (the errno is an IOException's HResult on Unix): a full /tmp or store is the host's problem, not
+    /// a subject's failed run. It ends the bench (the caller cleans up each subject) rather than a report of failures.
+    /// </summary>
+    public static bool IsDiskFull(Exception e) => e is IOException { HResult: 28 or 122 } || (e.InnerException is { } inner && IsDiskFull(inner));
+
     public async Task<BenchReport> RunAsync(CancellationToken cancellationToken)
     {
         var notes = new List<string>();
@@ -20,7 +26,7 @@ public sealed class BenchRunner(IReadOnlyList<IBenchSubject> subjects, BenchOpti
                 await s.PrepareAsync(cancellationToken).ConfigureAwait(false);
                 ready.Add(s);
             }
-            catch (Exception e) when (e is not OperationCanceledException)
+            catch (Exception e) when (e is not OperationCanceledException && !IsDiskFull(e))
             {
                 notes.Add($"{s.Name}: not measured: {e.Message}");
                 progress($"{s.Name}: not measured: {e.Message}");
@@ -40,7 +46,7 @@ public sealed class BenchRunner(IReadOnlyList<IBenchSubject> subjects, BenchOpti
                     var sample = await s.RunOnceAsync(i, cancellationToken).ConfigureAwait(false);
                     if (i >= 0) samples.Add(sample);
                 }
-                catch (Exception e) when (e is not OperationCanceledException)
+                catch (Exception e) when (e is not OperationCanceledException && !IsDiskFull(e))
                 {
                     var f = failures[s.Name];
                     failures[s.Name] = (f.Count + 1, f.First ?? e.Message);
@@ -59,7 +65,7 @@ public sealed class BenchRunner(IReadOnlyList<IBenchSubject> subjects, BenchOpti
                 await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
                 footprints.Add(idle.Measure());
             }
-            catch (Exception e) when (e is not OperationCanceledException)
+            catch (Exception e) when (e is not OperationCanceledException && !IsDiskFull(e))
             {
                 notes.Add($"{s.Name}: footprint not measured: {e.Message}");
             }
@@ -127,6 +133,7 @@ public sealed class BenchRunner(IReadOnlyList<IBenchSubject> subjects, BenchOpti
                 .ToArray();
             foreach (var t in tasks)
             {
+                // Every task is awaited (a full disk included), so that each sandbox that did start is stopped below.
                 try { started.Add(await t.ConfigureAwait(false)); }
                 catch (Exception e) when (e is not OperationCanceledException) { stop ??= e.Message; }
             }

@@ -10,7 +10,9 @@ namespace Sandbox.Images;
 /// <summary>
 /// The built-in <c>busybox</c> image, made locally from Debian's busybox-static as a one-layer OCI layout that then
 /// goes through the ordinary import path. Every byte comes from the installed binary (times included), so the same
-/// busybox gives the same digest.
+/// busybox gives the same digest in every process and store. The layer is plain ustar: a PAX writer names each
+/// extended header <c>PaxHeaders.&lt;pid&gt;/...</c> (GNU tar's convention, and .NET's), which put the building
+/// process's id into the layer and gave two racing first runs two digests.
 /// </summary>
 internal static class BusyboxImage
 {
@@ -29,11 +31,11 @@ internal static class BusyboxImage
         var applets = await ListAppletsAsync(ct).ConfigureAwait(false);
 
         var layer = new MemoryStream();
-        using (var tar = new TarWriter(layer, TarEntryFormat.Pax, leaveOpen: true))
+        using (var tar = new TarWriter(layer, TarEntryFormat.Ustar, leaveOpen: true))
         {
-            void Dir(string name, int mode) => tar.WriteEntry(new PaxTarEntry(TarEntryType.Directory, name + "/")
+            void Dir(string name, int mode) => tar.WriteEntry(new UstarTarEntry(TarEntryType.Directory, name + "/")
             { Mode = (UnixFileMode)mode, ModificationTime = mtime, Uid = 0, Gid = 0 });
-            void FileEntry(string name, int mode, byte[] data) => tar.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, name)
+            void FileEntry(string name, int mode, byte[] data) => tar.WriteEntry(new UstarTarEntry(TarEntryType.RegularFile, name)
             { Mode = (UnixFileMode)mode, ModificationTime = mtime, DataStream = new MemoryStream(data) });
 
             foreach (var d in new[] { "bin", "dev", "etc", "home", "proc", "sbin", "sys", "usr", "usr/bin", "usr/sbin", "var", "var/log", "mnt", "run" })
@@ -50,7 +52,7 @@ internal static class BusyboxImage
             foreach (var applet in applets)
             {
                 if (applet == "bin/busybox") continue;
-                tar.WriteEntry(new PaxTarEntry(TarEntryType.SymbolicLink, applet)
+                tar.WriteEntry(new UstarTarEntry(TarEntryType.SymbolicLink, applet)
                 { LinkName = "/bin/busybox", Mode = (UnixFileMode)0b111_111_111, ModificationTime = mtime });
             }
         }

@@ -43,9 +43,15 @@ public sealed partial class ImageStore
     private static bool IsBuiltInBusybox(string reference) =>
         ImageReference.TryParse(reference, out var r, out _) && r == BusyboxImage.Reference;
 
-    /// <summary>Builds the busybox image through the ordinary import path (same digest every time).</summary>
+    /// <summary>
+    /// Builds the busybox image through the ordinary import path (same digest every time). Racing first uses (two
+    /// <c>sandbox run busybox</c> on a fresh store) build it once: the first holds the build lock, the others wait and
+    /// find it in the index.
+    /// </summary>
     private async Task EnsureBusyboxAsync(CancellationToken ct)
     {
+        using var build = await FileLock.AcquireAsync(_layout.BusyboxBuildLock, exclusive: true, ct).ConfigureAwait(false);
+        if (Resolve(ReadIndex(), BusyboxImage.Reference.ToString(), out _) is not null) return;
         ImagesLog.BuildingBusybox(_logger, BusyboxImage.BinaryPath);
         using var work = TempWorkspace.Create(_layout, "busybox");
         var layout = Path.Combine(work.Path, "layout");

@@ -38,6 +38,9 @@ internal sealed class StoreLayout(string root)
     /// <summary>Held exclusively while the image's rootfs or EROFS image is being built.</summary>
     public string BuildLock(string digest) => Path.Combine(Locks, Digests.Hex(digest, "image") + ".build");
 
+    /// <summary>Held exclusively while the built-in busybox image is being built (first use of a store).</summary>
+    public string BusyboxBuildLock => Path.Combine(Locks, "busybox.build");
+
     public void EnsureCreated()
     {
         foreach (var d in new[] { Root, Blobs, RootfsDir, ErofsDir, Locks, Temp, NamesDir })

@@ -26,6 +26,9 @@ public sealed class OwnerLauncher(string executable, IReadOnlyList<string> globa
         ["DOTNET_GCConserveMemory"] = "9",
     };
 
+    /// <summary>How long a failed owner gets to finish its own cleanup and exit before the caller goes on.</summary>
+    private static readonly TimeSpan ReapTimeout = TimeSpan.FromSeconds(30);
+
     /// <summary><c>SANDBOX_CLI</c>, else this process's own executable (the NativeAOT <c>sandbox</c>).</summary>
     public static string DefaultExecutable() =>
         Environment.GetEnvironmentVariable("SANDBOX_CLI") is { Length: > 0 } cli ? cli
@@ -85,6 +88,11 @@ public sealed class OwnerLauncher(string executable, IReadOnlyList<string> globa
             var report = await Task.Run(() => ReadAll(readEnd), cancellationToken).ConfigureAwait(false);
             if (report.StartsWith("ok", StringComparison.Ordinal)) return (pid, null, SandboxFailure.Host);
             var (failure, message) = ParseFailure(report);
+            // It failed or died: reap it before the caller looks at what it held. End of file on the report pipe comes
+            // while the dying process is still closing its other fds (its owner lock among them), and an unreaped
+            // owner is a zombie with its start time in /proc.
+            try { await Task.Run(() => Processes.Wait(pid), CancellationToken.None).WaitAsync(ReapTimeout, cancellationToken).ConfigureAwait(false); }
+            catch (Exception e) when (e is TimeoutException or ErrnoException) { }
             return (pid, message, failure);
         }
     }

@@ -24,4 +24,7 @@ internal static partial class OwnerLog
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "reaping sandbox {Id} failed: {Message}")]
     public static partial void ReapFailed(ILogger logger, string id, string message);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "sandbox {Id}: its exit could not be recorded: {Message}")]
+    public static partial void ExitNotRecorded(ILogger logger, string id, string message);
 }

@@ -147,7 +147,13 @@ public sealed partial class SandboxOwner : IAsyncDisposable
             Error = error,
             Finished = DateTimeOffset.UtcNow,
         };
-        if (!_record.Spec.Remove) await SaveAsync(_record).ConfigureAwait(false);
+        if (!_record.Spec.Remove)
+        {
+            // Even the state reserve could not hold the record (docs/lifecycle.md): the owner still cleans up, and the
+            // reaper reads the free owner lock as "its owner process died".
+            try { await SaveAsync(_record).ConfigureAwait(false); }
+            catch (SandboxException e) { OwnerLog.ExitNotRecorded(_log, _record.Id, e.Message); }
+        }
         Paused = false;
         _exit.TrySetResult(status);
         OwnerLog.Exited(_log, _record.Id, status?.ToString() ?? error ?? "unknown");

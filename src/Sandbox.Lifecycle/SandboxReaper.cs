@@ -48,7 +48,7 @@ public sealed class SandboxReaper(SandboxStore store, string libvirtUri, ILogger
                     }
                     continue;
                 }
-                if (!Directory.Exists(dir) || SandboxDirectory.IsOwned(dir)) continue;
+                if (!Directory.Exists(dir) || (SandboxDirectory.IsOwned(dir) && !await OwnerGoneAsync(id, dir, cancellationToken).ConfigureAwait(false))) continue;
                 try
                 {
                     var (r, vm) = await ReapOneAsync(id, prune, cancellationToken).ConfigureAwait(false);
@@ -120,6 +120,26 @@ public sealed class SandboxReaper(SandboxStore store, string libvirtUri, ILogger
         return (true, record.Isolation == Isolation.Vm);
     }
 
+    /// <summary>
+    /// Whether the lock holder of an owned directory turns out to be an owner that was just killed: it keeps its lock
+    /// while the kernel tears it down (a command right after the kill would otherwise skip it for good). Waits up to
+    /// a few seconds for such a lock to drop; a live owner is never waited for.
+    /// </summary>
+    private async Task<bool> OwnerGoneAsync(string id, string dir, CancellationToken cancellationToken)
+    {
+        OwnerIdentity? owner;
+        try { owner = store.Load(id)?.Owner; }
+        catch (SandboxStateException) { return false; }
+        if (owner is null || !owner.IsDying()) return false;
+        var until = DateTime.UtcNow.AddSeconds(5);
+        while (SandboxDirectory.IsOwned(dir))
+        {
+            if (DateTime.UtcNow > until) return false;
+            await Task.Delay(10, cancellationToken).ConfigureAwait(false);
+        }
+        return true;
+    }
+
     private async Task<CommandLock?> TryLockAsync(string id, CancellationToken cancellationToken)
     {
         using var quick = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -143,12 +163,14 @@ public sealed class SandboxReaper(SandboxStore store, string libvirtUri, ILogger
     /// <summary>What a sandbox whose owner died may have left: processes, cgroups, mounts, scratch, sockets; its domain.</summary>
     public async Task RemoveLeftoversAsync(SandboxRecord record, CancellationToken cancellationToken)
     {
+        // A VM's domain first: its qemu makes files in the directory (the channel socket, the console log) until it is
+        // gone, and a directory being filled cannot be removed (an owner killed while libvirtd was creating its domain).
+        if (record.Isolation == Isolation.Vm) ReapDomains();
         await ContainerRuntime.RemoveLeftoversAsync(store.Paths, record.Id, removeAll: record.Spec.Remove, cancellationToken).ConfigureAwait(false);
         foreach (var socket in new[] { SandboxStore.ControlName, "init.sock" })
         {
             try { File.Delete(store.PathOf(record.Id, socket)); } catch (IOException) { }
         }
-        if (record.Isolation == Isolation.Vm) ReapDomains();
     }
 
     /// <summary>

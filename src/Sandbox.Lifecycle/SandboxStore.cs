@@ -14,7 +14,13 @@ namespace Sandbox.Lifecycle;
 public sealed partial class SandboxStore(SandboxPaths paths)
 {
     public const string StateName = "state.json", LockName = "lock", LogName = "container.log", ControlName = "ctl.sock",
-        OwnerLogName = "owner.log";
+        OwnerLogName = "owner.log", StateReserveName = "state.reserve";
+
+    /// <summary>
+    /// Room kept for the record: a workload that fills the store's file system (its writable layer lives there) must
+    /// not take the owner's last write, the exit. <see cref="Save"/> gives this file back when the disk is full.
+    /// </summary>
+    private const int ReserveBytes = 64 << 10;
 
     public SandboxPaths Paths { get; } = paths;
 
@@ -61,6 +67,8 @@ public sealed partial class SandboxStore(SandboxPaths paths)
             using var making = Files.Open(temp, Files.O_RDONLY | Files.O_DIRECTORY | Files.O_CLOEXEC);
             Files.Flock(making, Files.LOCK_EX);
             File.WriteAllBytes(Path.Combine(temp, StateName), JsonSerializer.SerializeToUtf8Bytes(record, LifecycleJsonContext.Default.SandboxRecord));
+            // Real blocks (zeros written, not a sparse length): a file system too full for them refuses the sandbox here.
+            File.WriteAllBytes(Path.Combine(temp, StateReserveName), new byte[ReserveBytes]);
             foreach (var (file, content) in extraFiles ?? new Dictionary<string, byte[]>()) File.WriteAllBytes(Path.Combine(temp, file), content);
             if (Directory.Exists(DirOf(id))) throw new IOException($"container with id exists: {id}");
             Directory.Move(temp, DirOf(id));
@@ -69,7 +77,8 @@ public sealed partial class SandboxStore(SandboxPaths paths)
         {
             try { Directory.Delete(temp, true); } catch (IOException) { }
             if (spec.Name is string n) ReleaseName(n, id);
-            throw new SandboxException(SandboxFailure.Host, $"cannot create the state of sandbox {id} under {Paths.Run}: {e.Message}", e);
+            throw new SandboxException(SandboxFailure.Host, $"cannot create the state of sandbox {id} under {Paths.Run}: " +
+                (IsDiskFull(e) ? $"the file system of {Paths.Root} is full ({e.Message})" : e.Message), e);
         }
         return record;
     }
@@ -146,21 +155,44 @@ public sealed partial class SandboxStore(SandboxPaths paths)
     {
         var target = PathOf(record.Id, StateName);
         var temp = target + ".tmp-" + Environment.ProcessId;
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(record, LifecycleJsonContext.Default.SandboxRecord);
+        for (int attempt = 0; ; attempt++)
+        {
+            try
+            {
+                File.WriteAllBytes(temp, bytes);
+                File.Move(temp, target, overwrite: true);
+                return;
+            }
+            catch (DirectoryNotFoundException)
+            {
+                // Removed meanwhile (rm -f raced with the owner's last write): nothing left to record.
+                return;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // A full disk leaves a partial temporary file: the old state stays whole, and the partial one goes.
+                try { File.Delete(temp); } catch (Exception d) when (d is IOException or UnauthorizedAccessException) { }
+                // The workload filled the file system: the reserve made with the sandbox gives the record its room.
+                if (attempt == 0 && IsDiskFull(e) && TryDelete(PathOf(record.Id, StateReserveName))) continue;
+                throw new SandboxException(SandboxFailure.Host, $"cannot write the state of sandbox {record.Id} ({target}): " +
+                    (IsDiskFull(e) ? $"the file system of {Paths.Root} is full ({e.Message})" : e.Message), e);
+            }
+        }
+    }
+
+    /// <summary>ENOSPC or EDQUOT (a plain IOException carries the errno in HResult on Unix).</summary>
+    internal static bool IsDiskFull(Exception e) => e.HResult is 28 or 122;
+
+    private static bool TryDelete(string path)
+    {
         try
         {
-            File.WriteAllBytes(temp, JsonSerializer.SerializeToUtf8Bytes(record, LifecycleJsonContext.Default.SandboxRecord));
-            File.Move(temp, target, overwrite: true);
+            if (!File.Exists(path)) return false;
+            File.Delete(path);
+            return true;
         }
-        catch (DirectoryNotFoundException)
-        {
-            // Removed meanwhile (rm -f raced with the owner's last write): nothing left to record.
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // A full disk leaves a partial temporary file: the old state stays whole, and the partial one goes.
-            try { File.Delete(temp); } catch (Exception d) when (d is IOException or UnauthorizedAccessException) { }
-            throw new SandboxException(SandboxFailure.Host, $"cannot write the state of sandbox {record.Id} ({target}): {e.Message}", e);
-        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return false; }
     }
 
     /// <summary>The ids of every sandbox with a state (directories without one are library sandboxes or half-made).</summary>

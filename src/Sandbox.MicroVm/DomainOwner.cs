@@ -48,8 +48,18 @@ internal sealed record DomainOwner(int Pid, long StartTime, string BootId, strin
         catch (Exception e) when (e is FormatException or System.Xml.XmlException) { return null; }
     }
 
-    /// <summary>True while the owning process still runs (same boot, same pid, same start time).</summary>
-    public bool IsAlive() => BootId == HostBootId() && ProcessStartTime(Pid) is long t && t == StartTime;
+    /// <summary>True while the owning process still runs (same boot, same pid, same start time, not a zombie).</summary>
+    public bool IsAlive() => BootId == HostBootId() && ProcessStartTime(Pid) is long t && t == StartTime && !IsZombie(Pid);
+
+    private static bool IsZombie(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            return stat[(stat.LastIndexOf(')') + 2)..] is ['Z' or 'X', ..];
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return true; }
+    }
 
     private static string HostBootId()
     {

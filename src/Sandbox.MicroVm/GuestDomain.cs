@@ -59,6 +59,7 @@ internal sealed class GuestDomain : IAsyncDisposable
                 .ConfigureAwait(false);
             timings.Created = SandboxTimings.Now();
             MicroVmLog.DomainCreated(log, definition.Name, definition.Accelerator);
+            MicroVmLog.Phase(log, "domain created", timings.SinceRequest(timings.Created) ?? 0);
 
             using var boot = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             var started = System.Diagnostics.Stopwatch.StartNew();

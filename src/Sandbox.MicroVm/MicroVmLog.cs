@@ -6,6 +6,10 @@ namespace Sandbox.MicroVm;
 /// <summary>The micro-VM backend's log messages.</summary>
 internal static partial class MicroVmLog
 {
+    /// <summary>The same mark as the container backend's (tests kill the CLI at each one: KillAtPhaseTests).</summary>
+    [LoggerMessage(Level = LogLevel.Debug, Message = "sandbox start: {Phase} done at {Milliseconds:0.0} ms")]
+    public static partial void Phase(ILogger logger, string phase, double milliseconds);
+
     [LoggerMessage(Level = LogLevel.Debug, Message = "domain {Name} created ({Accelerator})")]
     public static partial void DomainCreated(ILogger logger, string name, Accelerator accelerator);
 

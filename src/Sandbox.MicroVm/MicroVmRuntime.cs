@@ -104,6 +104,7 @@ public sealed partial class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
         var bundle = spec.Bundle is { } b ? PlanBundle(b) : null;
         IImageLease image = bundle is not null ? new BundleRootfsLease(spec.Bundle!.RootfsPath)
             : await _images.AcquireAsync(spec.Image, RootfsForm.ErofsImage, cancellationToken).ConfigureAwait(false);
+        MicroVmLog.Phase(_log, "acquire image", timings.SinceRequest(SandboxTimings.Now()) ?? 0);
         GuestDomain? guest = null;
         INetworkAttachment? network = null;
         string? createdDir = null;
@@ -134,6 +135,7 @@ public sealed partial class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
             var dir = spec.Id is null ? SandboxDirectory.Create(_paths, id) : SandboxDirectory.Claim(_paths, id);
             if (spec.Id is null) createdDir = dir.Dir;
             var runDir = dir.Dir;
+            MicroVmLog.Phase(_log, "run directory", timings.SinceRequest(SandboxTimings.Now()) ?? 0);
             var definition = new DomainDefinition
             {
                 Name = MicroVmSandbox.FormatId(id),
@@ -162,6 +164,7 @@ public sealed partial class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
                 guest = await GuestDomain.BootAsync(connection, definition, dir, spec.Remove, id, BootDeadline, timings, _log, cancellationToken)
                     .ConfigureAwait(false);
             }
+            MicroVmLog.Phase(_log, "guest booted", timings.SinceRequest(SandboxTimings.Now()) ?? 0);
             var sandbox = new MicroVmSandbox(id, guest, image, stdio, process, accelerator, memoryMiB << 20, timings, _log) { Network = network };
             network = null; // the sandbox owns it now
             try
@@ -169,6 +172,7 @@ public sealed partial class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
                 // The clock last, as near to Start as it gets: a cold guest booted for seconds, a warm one waited paused.
                 initSpec.RealtimeNs = InitSession.HostRealtimeNs();
                 await sandbox.StartAsync(sandbox.WithNetwork(initSpec, spec), cancellationToken).ConfigureAwait(false);
+                MicroVmLog.Phase(_log, "workload started", timings.SinceRequest(SandboxTimings.Now()) ?? 0);
             }
             catch
             {

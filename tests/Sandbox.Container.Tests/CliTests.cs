@@ -99,6 +99,60 @@ public sealed class CliTests : IDisposable
         Assert.Matches("c.* 136, +0 .*/dev/console", stdout);
     }
 
+    /// <summary>
+    /// Two `sandbox run busybox` racing on a fresh store both build the built-in image on first use: they must end
+    /// with one image and one digest (the build is serialised by a lock, and its bytes never depend on the building
+    /// process: a PAX tar header once carried its pid), and a third process on another fresh store gets that digest too.
+    /// </summary>
+    [Fact]
+    public async Task Racing_first_runs_on_a_fresh_store_build_busybox_once_with_one_digest()
+    {
+        // run -d: its create resolves the image, and the record keeps the digest it ran.
+        var runs = await Task.WhenAll(new[] { "first", "second" }.Select(n => RunCli(null, "run", "-d", "--name", n, "busybox", "true")));
+        Assert.All(runs, r => Assert.True(r.Code == 0, r.Stderr));
+        Assert.Equal(0, (await RunCli(null, "wait", "first", "second")).Code);
+        var digests = new List<string>();
+        foreach (var n in new[] { "first", "second" })
+        {
+            var inspect = await RunCli(null, "inspect", n);
+            Assert.True(inspect.Code == 0, inspect.Stderr);
+            using var doc = System.Text.Json.JsonDocument.Parse(inspect.Stdout);
+            var record = doc.RootElement.ValueKind == System.Text.Json.JsonValueKind.Array ? doc.RootElement[0] : doc.RootElement;
+            digests.Add(record.GetProperty("imageDigest").GetString()!);
+        }
+        Assert.Equal(0, (await RunCli(null, "rm", "first", "second")).Code);
+        Assert.Equal(digests[0], digests[1]);
+        Assert.Equal([digests[0]], await ImageDigests(_root));
+        // Layer, config, manifest: no second build's blobs beside them.
+        Assert.Equal(3, Directory.GetFiles(Path.Combine(_root, "images", "blobs", "sha256")).Length);
+
+        var other = Path.Combine(Path.GetTempPath(), $"sandbox-cli-test-{Guid.NewGuid():N}");
+        try
+        {
+            var psi = new ProcessStartInfo(CleanupTests.CliPath(), ["--root", other, "run", "--rm", "busybox", "true"]) { RedirectStandardError = true };
+            psi.Environment["SANDBOX_INIT"] = ContainerFixture.InitPath;
+            using (var p = Process.Start(psi)!)
+            {
+                var err = await p.StandardError.ReadToEndAsync();
+                await p.WaitForExitAsync();
+                Assert.True(p.ExitCode == 0, err);
+            }
+            Assert.Equal([digests[0]], await ImageDigests(other));
+        }
+        finally { try { Directory.Delete(other, true); } catch (IOException) { } }
+    }
+
+    private static async Task<string[]> ImageDigests(string root)
+    {
+        var psi = new ProcessStartInfo(CleanupTests.CliPath(), ["--root", root, "images", "--format", "json"]) { RedirectStandardOutput = true };
+        using var p = Process.Start(psi)!;
+        var output = await p.StandardOutput.ReadToEndAsync();
+        await p.WaitForExitAsync();
+        Assert.Equal(0, p.ExitCode);
+        using var doc = System.Text.Json.JsonDocument.Parse(output);
+        return doc.RootElement.EnumerateArray().Select(i => i.GetProperty("digest").GetString()!).ToArray();
+    }
+
     public void Dispose()
     {
         var run = Path.Combine(_root, "run");

@@ -5,7 +5,7 @@ namespace Sandbox.MicroVm.Tests;
 
 /// <summary>
 /// The container tests' escape probes (capabilities, seccomp, no_new_privs, masked paths, sysfs and /proc/sys writes,
-/// mknod, host processes and files, /dev/kvm, hostname, the pids limit), run as one script in a container and in a
+/// mknod, host processes and files, /dev/kvm, hostname, the pids and memory limits), run as one script in a container and in a
 /// micro-VM from the same imported image: both must give the pinned verdicts (one VM boot).
 /// </summary>
 [Collection(VmCollection.Name)]
@@ -20,7 +20,7 @@ public sealed class EscapeProbeTests(VmFixture vm)
             var rootfs = ProbeImage.Build(dir, Path.Combine(TestEnvironment.RepoRoot, "tests/Sandbox.Container.Tests/probe.c"));
             var import = TestEnvironment.Run(TestEnvironment.CliPath, "--root", vm.Root, "image", "import", rootfs, "--name", "escape-probe");
             Assert.True(import.Code == 0, import.Stderr);
-            string[] run = ["--hostname", "probe", "--pids-limit", "32", "-e", "DISK=" + ProbeImage.HostRootDisk(), "escape-probe", "/escape.sh"];
+            string[] run = ["--hostname", "probe", "--pids-limit", "32", "--memory", "64m", "-e", "DISK=" + ProbeImage.HostRootDisk(), "escape-probe", "/escape.sh"];
             var container = TestEnvironment.Run(TestEnvironment.CliPath, ["--root", vm.Root, "run", "--rm", .. run]);
             var micro = TestEnvironment.Run(TestEnvironment.CliPath, ["--root", vm.Root, "run", "--rm", "--vm", .. run]);
             Assert.True(container.Code == 0, container.Stderr);

@@ -10,7 +10,7 @@ namespace Sandbox.Tests.Shared;
 internal static class ProbeImage
 {
     /// <summary>
-    /// What the script prints in a sandbox with docker's defaults, <c>--hostname probe --pids-limit 32</c> and
+    /// What the script prints in a sandbox with docker's defaults, <c>--hostname probe --pids-limit 32 --memory 64m</c> and
     /// <c>-e DISK="MAJOR MINOR"</c> of the host's root disk.
     /// </summary>
     public static readonly (string What, string Verdict)[] Expected =
@@ -26,7 +26,7 @@ internal static class ProbeImage
         ("foreign-processes", ""), ("kthreadd", "absent"), ("pid1", "sandbox-init"),
         ("host-root", "invisible"),
         ("hostname", "probe"), ("sethostname", "refused"),
-        ("pids-cap", "reached"),
+        ("pids-cap", "reached"), ("memory-cap", "reached"),
     ];
 
     public const string Script = """
@@ -63,6 +63,10 @@ internal static class ProbeImage
         # builtins only (no fork is possible while the cap is reached).
         sleeps() { n=0; for p in /proc/[0-9]*; do c=; read -r c < $p/comm; [ "$c" = sleep ] && { n=$((n+1)); [ "$1" = kill ] && kill ${p#/proc/}; }; done; }
         { sleeps kill; sleeps; while [ $n -gt 0 ]; do sleeps; done; } 2>/dev/null
+        # The memory limit (--memory 64m): a subshell that keeps doubling a string is killed by its group's OOM
+        # killer (137), and the script (and the sandbox) live on.
+        (x=xxxxxxxxxxxxxxxx; while :; do x=$x$x; done) 2>/dev/null; m=$?
+        [ $m -eq 137 ] && echo memory-cap=reached || echo "memory-cap=$m"
         # The seccomp probe's lines (tests/Shared/SeccompProbe.cs) share some names with the lines above (mount,
         # sethostname): they follow a marker and are parsed apart.
         echo "-- seccomp probe --"

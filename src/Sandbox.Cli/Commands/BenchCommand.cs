@@ -89,8 +89,18 @@ public static class BenchCommand
         try
         {
             var runner = new BenchRunner(subjects, options, line => Console.Error.WriteLine("bench: " + line));
-            var report = await runner.RunAsync(ct).ConfigureAwait(false);
-            await ReportWriter.WriteAllAsync(report, options.OutputDirectory, ct).ConfigureAwait(false);
+            BenchReport report;
+            try
+            {
+                report = await runner.RunAsync(ct).ConfigureAwait(false);
+                await ReportWriter.WriteAllAsync(report, options.OutputDirectory, ct).ConfigureAwait(false);
+            }
+            catch (Exception e) when (BenchRunner.IsDiskFull(e))
+            {
+                // The subjects' work directories are in $TMPDIR (else /tmp); they go in the finally below.
+                throw new SandboxException(SandboxFailure.Host,
+                    $"bench: a file system is full ({e.Message}); the peers' bundles and disks go in {Path.GetTempPath().TrimEnd('/')} (set TMPDIR to move them)", e);
+            }
             Console.Out.Write(format == "json" ? ReportWriter.Json(report) : ReportWriter.Markdown(report));
             Console.Error.WriteLine($"bench: wrote bench.md, bench.json and bench.svg to {options.OutputDirectory}");
             return 0;

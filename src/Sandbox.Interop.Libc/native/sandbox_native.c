@@ -130,6 +130,25 @@ enum { SPAWN_SYNC = 1, SPAWN_IDS, SPAWN_FDS, SPAWN_CGROUPNS, SPAWN_EXEC, SPAWN_S
 // written its uid/gid maps (sbx_release), then enters a new cgroup namespace (so its cgroup root is the sandbox's
 // cgroup) and execs sandbox-init. Returns the pid, or -1 with errno; *pidfd gets a pidfd for the child,
 // *release_fd the write end of the sync pipe, *report_fd the read end of the child's failure pipe.
+// Closes every fd but the two pipe ends and the fds the child will place or join (no allocation: a sorted array).
+static void keep_only_fds(int sync_fd, int report_fd, const struct sbx_spawn_args *a)
+{
+    int keep[2 + 5 + 4];
+    int n = 0;
+    keep[n++] = sync_fd;
+    keep[n++] = report_fd;
+    for (int i = 0; i < a->fd_count && i < 5; i++) if (a->fds[i] >= 0) keep[n++] = a->fds[i];
+    for (int i = 0; i < a->ns_count && i < 4; i++) if (a->ns_fds[i] >= 0) keep[n++] = a->ns_fds[i];
+    for (int i = 1; i < n; i++)
+        for (int j = i; j > 0 && keep[j - 1] > keep[j]; j--) { int t = keep[j]; keep[j] = keep[j - 1]; keep[j - 1] = t; }
+    unsigned next = 0;
+    for (int i = 0; i < n; i++) {
+        if ((unsigned)keep[i] > next) syscall(SYS_close_range, next, (unsigned)keep[i] - 1, 0U);
+        if ((unsigned)keep[i] + 1 > next) next = (unsigned)keep[i] + 1;
+    }
+    syscall(SYS_close_range, next, ~0U, 0U);
+}
+
 SBX_EXPORT int sbx_spawn_init(const struct sbx_spawn_args *a, int *pidfd, int *release_fd, int *report_fd)
 {
     int sync[2], report[2];
@@ -156,6 +175,10 @@ SBX_EXPORT int sbx_spawn_init(const struct sbx_spawn_args *a, int *pidfd, int *r
         // Child: single-threaded copy of the parent. Raw system calls only from here on.
         close(sync[1]);
         close(report[0]);
+        // Drop every fd of the parent's it does not use, now rather than at the exec: a copy of a file description
+        // keeps its flock, and a child that waits (or is not scheduled for a while on a loaded host) after its parent
+        // was killed must not hold the parent's locks (the sandbox's owner lock: the reaper would think it owned).
+        keep_only_fds(sync[0], report[1], a);
         char go;
         if (read_full(sync[0], &go, 1) != 1) _exit(125); // parent gave up or died: leave quietly
         close(sync[0]);
