@@ -1,3 +1,4 @@
+using Sandbox.Core;
 using Sandbox.Interop.Libc;
 using Sandbox.Protocol;
 
@@ -26,6 +27,10 @@ public static partial class Workload
             {
                 // An OCI bundle: exactly its mounts list (docs/oci-runtime.md), none of docker's defaults.
                 BundleRootfs.Mount(newRoot, spec, bundle);
+                // createContainer hooks: in the container's namespaces, the host's paths still reachable (runc's point).
+                if (bundle.Hooks is { CreateContainer.Count: > 0 } hooks)
+                    Try(InitFailure.Other, "run the createContainer hooks", () =>
+                        HookRunner.Run("createContainer", hooks.CreateContainer, HookRunner.State(bundle, "creating", Processes.GetPid())));
             }
             else
             {
@@ -51,6 +56,10 @@ public static partial class Workload
             // 4. The workload: identity, stdio (a pty from the sandbox's own devpts for -t), exec.
             var request = new ExecRequest(spec.Argv, spec.Env, spec.WorkingDir, spec.User, spec.Tty, spec.Interactive,
                 spec.TtyRows, spec.TtyColumns);
+            // startContainer hooks: in the container, after start, just before the workload's exec (runc's point).
+            if (spec.Bundle is { Hooks.StartContainer.Count: > 0 } started)
+                Try(InitFailure.Other, "run the startContainer hooks", () =>
+                    HookRunner.Run("startContainer", started.Hooks!.StartContainer, HookRunner.State(started, "created", Processes.GetPid())));
             main = Launch(Frame.MainProcess, request, channel, stdio, out long execAt);
             channel.SendMark(MarkKind.WorkloadStarted, execAt);
         }

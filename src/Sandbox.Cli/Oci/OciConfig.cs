@@ -229,8 +229,7 @@ public static class OciConfig
             if (linux.Has(unsupported)) throw Invalid($"config.json: linux.{unsupported} is not supported");
         if (linux.String("mountLabel") is { Length: > 0 }) warnings.Add("linux.mountLabel ignored: this runtime does not apply SELinux labels");
 
-        if (r.Object("hooks") is { } hooks && hooks.Element.EnumerateObject().Any(p => p.Value.ValueKind == JsonValueKind.Array && p.Value.GetArrayLength() > 0))
-            throw Invalid("config.json: hooks are not supported by this runtime yet");
+        var hooks = Hooks(r.Object("hooks"), warnings);
 
         var annotations = new Dictionary<string, string>(StringComparer.Ordinal);
         if (r.Object("annotations") is { } ann)
@@ -245,8 +244,15 @@ public static class OciConfig
                 _ => throw Invalid($"config.json: annotation {IsolationAnnotation}={iso}: use vm or container"),
             };
 
+        if (hooks is not null && isolation == Isolation.Vm)
+            throw Invalid("config.json: hooks are not supported with micro-VM isolation yet");
+
         var bundleSpec = new BundleSpec
         {
+            Hooks = hooks,
+            ContainerId = id,
+            BundlePath = bundle,
+            Annotations = annotations,
             RootfsPath = rootPath,
             Mounts = mounts,
             Uid = uid, Gid = gid, AdditionalGids = additionalGids, Umask = umask,
@@ -288,6 +294,32 @@ public static class OciConfig
         };
         if (consoleSize is not null) { /* the caller resizes the pty it receives */ }
         return new Result(spec, annotations, warnings);
+    }
+
+    /// <summary><c>hooks</c>: the six POSIX-platform lists; null when there are none.</summary>
+    private static BundleHooks? Hooks(Reader? hooks, List<string> warnings)
+    {
+        if (hooks is null) return null;
+        IReadOnlyList<BundleHook> List(string name) => hooks.Array(name).Select((e, i) =>
+        {
+            var field = $"hooks.{name}[{i}]";
+            var h = new Reader(e, field);
+            var path = h.String("path") ?? throw Invalid($"config.json: {field}.path is missing");
+            if (!path.StartsWith('/')) throw Invalid($"config.json: {field}.path '{path}' is not absolute");
+            var timeout = h.Long("timeout");
+            if (timeout is <= 0 or > int.MaxValue) throw Invalid($"config.json: {field}.timeout must be a positive number of seconds");
+            return new BundleHook(path, h.Strings("args"), h.Has("env") ? h.Strings("env") : null, (int?)timeout);
+        }).ToList();
+        foreach (var p in hooks.Element.EnumerateObject())
+            if (p.Name is not ("prestart" or "createRuntime" or "createContainer" or "startContainer" or "poststart" or "poststop"))
+                warnings.Add($"hooks.{p.Name}: not a hook this runtime knows; ignored");
+        var result = new BundleHooks
+        {
+            Prestart = List("prestart"), CreateRuntime = List("createRuntime"), CreateContainer = List("createContainer"),
+            StartContainer = List("startContainer"), Poststart = List("poststart"), Poststop = List("poststop"),
+        };
+        return result == new BundleHooks() || (result.Prestart.Count + result.CreateRuntime.Count + result.CreateContainer.Count +
+            result.StartContainer.Count + result.Poststart.Count + result.Poststop.Count) == 0 ? null : result;
     }
 
     private static long Limit(ulong v) => v > long.MaxValue ? Ulimit.Unlimited : (long)v;
