@@ -14,7 +14,12 @@ public static class OciConfig
 {
     public const string IsolationAnnotation = "sandbox.isolation";
 
-    public sealed record Result(SandboxSpec Spec, IReadOnlyDictionary<string, string> Annotations, IReadOnlyList<string> Warnings);
+    public sealed record Result(SandboxSpec Spec, IReadOnlyDictionary<string, string> Annotations, IReadOnlyList<string> Warnings)
+    {
+        /// <summary><c>process.consoleSize</c> (0: not given).</summary>
+        public ushort ConsoleRows { get; init; }
+        public ushort ConsoleColumns { get; init; }
+    }
 
     public static Result Load(string bundle, string id, Isolation defaultIsolation, string? consoleSocket)
     {
@@ -292,8 +297,11 @@ public static class OciConfig
             Isolation = isolation,
             Bundle = bundleSpec,
         };
-        if (consoleSize is not null) { /* the caller resizes the pty it receives */ }
-        return new Result(spec, annotations, warnings);
+        return new Result(spec, annotations, warnings)
+        {
+            ConsoleRows = (ushort)Math.Min(consoleSize?.UInt("height") ?? 0, ushort.MaxValue),
+            ConsoleColumns = (ushort)Math.Min(consoleSize?.UInt("width") ?? 0, ushort.MaxValue),
+        };
     }
 
     /// <summary><c>hooks</c>: the six POSIX-platform lists; null when there are none.</summary>

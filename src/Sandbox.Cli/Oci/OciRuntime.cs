@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -258,17 +259,34 @@ public static class OciRuntime
             ["bundle"] = bundle,
             ["annotations"] = new JsonObject(config.Annotations.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)JsonValue.Create(kv.Value)))),
         };
-        var record = store.Create(config.Spec, null, id, new Dictionary<string, byte[]> { [OciFile] = Encoding.UTF8.GetBytes(extra.ToJsonString()) });
+        // --console-socket: the caller (conmon) wants the pty master before create returns, but the container's own
+        // pty exists only once sandbox-init runs (at start). So the master sent is a host pty's; its slave is the
+        // owner's stdio, which the container's pty is relayed to (the path `sandbox run -t` takes), and the owner,
+        // a session leader with that slave as its terminal, passes the caller's resizes on (SIGWINCH).
+        var spec = config.Spec.Bundle is { } b ? config.Spec with { Bundle = b with { ConsoleSocket = null } } : config.Spec;
+        SafeFd? ptyMaster = null, ptySlave = null;
+        if (consoleSocket is not null)
+        {
+            (ptyMaster, ptySlave) = Terminals.OpenPty("/dev/ptmx");
+            if (config.ConsoleRows > 0) Terminals.SetWindowSize(ptySlave, config.ConsoleRows, config.ConsoleColumns);
+        }
+        var record = store.Create(spec, null, id, new Dictionary<string, byte[]> { [OciFile] = Encoding.UTF8.GetBytes(extra.ToJsonString()) });
         int ownerPid;
         try
         {
-            ownerPid = await SpawnOwnerAsync(g, store, record).ConfigureAwait(false);
+            ownerPid = await SpawnOwnerAsync(g, store, record, ptySlave).ConfigureAwait(false);
+            ptySlave?.Dispose();
+            if (ptyMaster is not null) SendToConsoleSocket(consoleSocket!, ptyMaster);
         }
         catch
         {
-            store.Delete(record);
+            ptySlave?.Dispose();
+            ptyMaster?.Dispose();
+            try { if (Directory.Exists(store.DirOf(id))) await DeleteAsync(g, ["--force", id]).ConfigureAwait(false); }
+            catch (SandboxException) { /* the first error is the one to report */ }
             throw;
         }
+        ptyMaster?.Dispose();
         if (f.Value("--pid-file") is string pidFile) WritePidFile(pidFile, ownerPid);
         if (!run) return 0;
         try
@@ -302,7 +320,7 @@ public static class OciRuntime
     /// its report; it is not detached into PID 1's care: when we exit, the nearest subreaper (conmon, the containerd
     /// shim) becomes its parent and waits for it.
     /// </summary>
-    private static async Task<int> SpawnOwnerAsync(Globals g, SandboxStore store, SandboxRecord record)
+    private static async Task<int> SpawnOwnerAsync(Globals g, SandboxStore store, SandboxRecord record, SafeFd? terminal)
     {
         var (readEnd, writeEnd) = Files.Pipe();
         using (readEnd)
@@ -324,8 +342,8 @@ public static class OciRuntime
                         .Select(e => $"{e.Key}={e.Value}").Concat(OwnerLauncher.OwnerEnvironment.Select(kv => kv.Key + "=" + kv.Value)).ToArray();
                     try
                     {
-                        pid = Spawn.StartInNewSession(exe, argv, env,
-                            [new SafeFd(0, false), new SafeFd(1, false), new SafeFd(2, false), writeEnd, log]);
+                        SafeFd[] stdio = terminal is not null ? [terminal, terminal, terminal] : [new SafeFd(0, false), new SafeFd(1, false), new SafeFd(2, false)];
+                        pid = Spawn.StartInNewSession(exe, argv, env, [.. stdio, writeEnd, log]);
                     }
                     catch (ErrnoException e)
                     {
@@ -399,6 +417,14 @@ public static class OciRuntime
                 store.Save(record with { Status = SandboxStatus.Stopped, ExitSignal = signal, Finished = DateTimeOffset.UtcNow });
                 return 128 + signal;
             }
+            // Our stdio is a host pty's slave when create had a --console-socket: make it our controlling terminal so
+            // the caller's resizes of its master reach us as SIGWINCH.
+            bool terminal = record.Spec.Tty && Files.IsTerminal(0);
+            if (terminal)
+            {
+                try { Terminals.SetControllingTerminal(new SafeFd(0, false)); }
+                catch (ErrnoException e) { log.LogWarning("cannot make the console our controlling terminal: {Message}", e.Message); }
+            }
             var global = new GlobalOptions { Paths = new SandboxPaths(g.Root), Debug = g.Debug, LoggerFactory = loggerFactory };
             await using var runtime = await RunCommand.CreateRuntimeAsync(global, record.Isolation, CancellationToken.None).ConfigureAwait(false);
             SandboxOwner owner;
@@ -412,6 +438,11 @@ public static class OciRuntime
                 return 1;
             }
             ExitStatus? status;
+            using var resize = terminal ? PosixSignalRegistration.Create(PosixSignal.SIGWINCH, context =>
+            {
+                if (Terminals.TryGetWindowSize(new SafeFd(0, false), out var rows, out var cols))
+                    _ = owner.Sandbox.ResizeTtyAsync(rows, cols);
+            }) : null;
             await using (owner)
             {
                 status = await owner.RunToExitAsync().ConfigureAwait(false);
