@@ -1,4 +1,5 @@
 using Sandbox.Core;
+using Sandbox.Interop.Libc;
 
 namespace Sandbox.Container;
 
@@ -16,5 +17,23 @@ public sealed partial class ContainerSandbox
         var state = HookRunner.State(bundle, "creating", initPid);
         HookRunner.Run("prestart", hooks.Prestart, state);
         HookRunner.Run("createRuntime", hooks.CreateRuntime, state);
+    }
+
+    /// <summary>
+    /// <c>--preserve-fds N</c>: the OCI owner holds the caller's fds 3 … 3+N-1 at <see cref="BundleSpec.PreservedFdBase"/>
+    /// onwards; they go to sandbox-init over its fd socket, and init gives them to the workload as 3 … 3+N-1.
+    /// </summary>
+    private void SendPreservedFds()
+    {
+        if (_spec.Bundle is not { PreserveFds: > 0 } bundle) return;
+        try
+        {
+            for (int i = 0; i < bundle.PreserveFds; i++)
+                Sockets.SendFd(_fdSocket!, new SafeFd(BundleSpec.PreservedFdBase + i, ownsHandle: false), (byte)'P');
+        }
+        catch (ErrnoException e)
+        {
+            throw new SandboxException(SandboxFailure.Host, $"cannot pass the preserved fds to the container: {e.Message}", e);
+        }
     }
 }

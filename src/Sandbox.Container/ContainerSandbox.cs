@@ -148,6 +148,7 @@ public sealed partial class ContainerSandbox : ISandbox
         Timings.Created = SandboxTimings.Now();
 
         if (mapping is not null) SendIdmappedLower(pid);
+        SendPreservedFds();
 
         _control = new NetworkStream(new Socket(new SafeSocketHandle(hostControl.DangerousGetHandle(), ownsHandle: true)), ownsSocket: true);
         hostControl.SetHandleAsInvalid();

@@ -67,8 +67,11 @@ public sealed record BundleSpec
     public string? BundlePath { get; init; }
     public IReadOnlyDictionary<string, string> Annotations { get; init; } = new Dictionary<string, string>();
 
-    /// <summary><c>--preserve-fds N</c>: the caller's fds 3 … 3+N-1 are handed on to the workload.</summary>
+    /// <summary><c>--preserve-fds N</c>: the caller's fds 3 … 3+N-1 are handed on to the workload (as 3 … 3+N-1).</summary>
     public int PreserveFds { get; init; }
+
+    /// <summary>Where the OCI owner process holds the preserved fds (after its stdio, report pipe and log).</summary>
+    public const int PreservedFdBase = 5;
 }
 
 /// <summary>One entry of <c>mounts</c>.</summary>

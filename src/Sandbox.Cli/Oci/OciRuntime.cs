@@ -240,7 +240,9 @@ public static class OciRuntime
         var bundle = Path.GetFullPath(f.Value("--bundle") ?? Directory.GetCurrentDirectory());
         int preserve = int.TryParse(f.Value("--preserve-fds") ?? "0", out var pf) && pf >= 0 ? pf
             : throw new UsageException($"invalid --preserve-fds {f.Value("--preserve-fds")}");
-        if (preserve > 0) throw new SandboxException(SandboxFailure.InvalidSpec, "--preserve-fds is not supported by this runtime yet");
+        if (preserve > SandboxNative.MaxExtraFds) throw new UsageException($"--preserve-fds {preserve}: at most {SandboxNative.MaxExtraFds}");
+        for (int fd = 3; fd < 3 + preserve; fd++)
+            if (new FileInfo($"/proc/self/fd/{fd}").LinkTarget is null) throw new SandboxException(SandboxFailure.InvalidSpec, $"--preserve-fds {preserve}: fd {fd} is not open");
         var consoleSocket = f.Value("--console-socket");
         var store = Store(g);
         if (Directory.Exists(store.DirOf(id))) throw new SandboxException(SandboxFailure.InvalidSpec, $"container with id exists: {id}");
@@ -263,7 +265,7 @@ public static class OciRuntime
         // pty exists only once sandbox-init runs (at start). So the master sent is a host pty's; its slave is the
         // owner's stdio, which the container's pty is relayed to (the path `sandbox run -t` takes), and the owner,
         // a session leader with that slave as its terminal, passes the caller's resizes on (SIGWINCH).
-        var spec = config.Spec.Bundle is { } b ? config.Spec with { Bundle = b with { ConsoleSocket = null } } : config.Spec;
+        var spec = config.Spec.Bundle is { } b ? config.Spec with { Bundle = b with { ConsoleSocket = null, PreserveFds = preserve } } : config.Spec;
         SafeFd? ptyMaster = null, ptySlave = null;
         if (consoleSocket is not null)
         {
@@ -343,7 +345,9 @@ public static class OciRuntime
                     try
                     {
                         SafeFd[] stdio = terminal is not null ? [terminal, terminal, terminal] : [new SafeFd(0, false), new SafeFd(1, false), new SafeFd(2, false)];
-                        pid = Spawn.StartInNewSession(exe, argv, env, [.. stdio, writeEnd, log]);
+                        // --preserve-fds: the caller's fds 3 … follow, at BundleSpec.PreservedFdBase in the owner.
+                        var preserved = Enumerable.Range(3, record.Spec.Bundle?.PreserveFds ?? 0).Select(fd => new SafeFd(fd, false));
+                        pid = Spawn.StartInNewSession(exe, argv, env, [.. stdio, writeEnd, log, .. preserved]);
                     }
                     catch (ErrnoException e)
                     {
