@@ -88,6 +88,8 @@ public static class OciConfig
         if (process.String("apparmorProfile") is { Length: > 0 } aa) warnings.Add($"process.apparmorProfile {aa} ignored: this runtime does not apply AppArmor");
         if (process.String("selinuxLabel") is { Length: > 0 } se) warnings.Add($"process.selinuxLabel {se} ignored: this runtime does not apply SELinux labels");
         var consoleSize = process.Object("consoleSize");
+        foreach (var field in new[] { "ioPriority", "scheduler", "execCPUAffinity" })
+            if (process.Has(field)) warnings.Add($"process.{field} ignored: not supported by this runtime");
 
         // Namespaces: what is new, what is joined, what is refused.
         ulong newNs = 0;
@@ -147,6 +149,8 @@ public static class OciConfig
             }
             else if (type is not ("proc" or "sysfs" or "tmpfs" or "devpts" or "mqueue" or "cgroup" or "cgroup2" or "shm" or "overlay" or "ramfs"))
                 throw Invalid($"config.json: mounts[{i}].type '{type}' is not supported");
+            if (o.Has("uidMappings") || o.Has("gidMappings"))
+                throw Invalid($"config.json: mounts[{i}]: idmapped mounts (uidMappings/gidMappings) are not supported");
             foreach (var opt in options)
                 if (opt is "idmap" or "ridmap" or "rro" or "rrw" or "copy-symlink")
                     throw Invalid($"config.json: mounts[{i}].options: '{opt}' is not supported");
@@ -174,6 +178,10 @@ public static class OciConfig
                 memory = mem.Long("limit") is long l && l > 0 ? l : null;
                 if (mem.Long("swap") is long sw && sw > 0 && sw != memory) warnings.Add($"linux.resources.memory.swap {sw}: this runtime allows no swap beyond the memory limit");
                 if (mem.Long("reservation") is long rv && rv > 0) warnings.Add("linux.resources.memory.reservation ignored");
+                foreach (var field in new[] { "kernel", "kernelTCP" })
+                    if (mem.Long(field) is long k && k != 0) warnings.Add($"linux.resources.memory.{field} ignored (kernel memory accounting is not set)");
+                if (mem.ULong("swappiness") is ulong sw2 && sw2 != ulong.MaxValue) warnings.Add($"linux.resources.memory.swappiness {sw2} ignored");
+                if (mem.Bool("disableOOMKiller") == true) throw Invalid("config.json: linux.resources.memory.disableOOMKiller is not supported");
             }
             if (res.Object("cpu") is { } cpu)
             {
@@ -181,7 +189,10 @@ public static class OciConfig
                 long period = (long)(cpu.ULong("period") ?? 100_000);
                 if (quota is long q && q > 0) cpus = (double)q / period;
                 if (cpu.ULong("shares") is ulong sh && sh > 0 && sh != 1024) warnings.Add($"linux.resources.cpu.shares {sh} ignored");
-                if (cpu.String("cpus") is { Length: > 0 } set) warnings.Add($"linux.resources.cpu.cpus {set} ignored (no cpuset)");
+                if (cpu.String("cpus") is { Length: > 0 } set) warnings.Add($"linux.resources.cpu.cpus {set} ignored at create (no cpuset; 'update' can set it)");
+                if (cpu.String("mems") is { Length: > 0 } mems) warnings.Add($"linux.resources.cpu.mems {mems} ignored at create (no cpuset; 'update' can set it)");
+                foreach (var field in new[] { "realtimeRuntime", "realtimePeriod", "idle", "burst" })
+                    if (cpu.Long(field) is long v && v != 0) warnings.Add($"linux.resources.cpu.{field} {v} ignored");
             }
             if (res.Object("pids") is { } p && p.Long("limit") is long pl && pl > 0) pids = pl;
             if (res.Array("devices").Any(e => new Reader(e, "").Bool("allow") == true && new Reader(e, "").Long("major") is not (1 or 5 or 136)))
@@ -233,6 +244,8 @@ public static class OciConfig
         foreach (var unsupported in new[] { "intelRdt", "personality", "timeOffsets" })
             if (linux.Has(unsupported)) throw Invalid($"config.json: linux.{unsupported} is not supported");
         if (linux.String("mountLabel") is { Length: > 0 }) warnings.Add("linux.mountLabel ignored: this runtime does not apply SELinux labels");
+        foreach (var field in new[] { "memoryPolicy", "netDevices" })
+            if (linux.Has(field)) throw Invalid($"config.json: linux.{field} is not supported");
 
         var hooks = Hooks(r.Object("hooks"), warnings);
 
