@@ -683,8 +683,10 @@ public static class OciRuntime
         var f = Flags.Parse(args, OciUpdate.ValueFlags, []);
         var store = Store(g);
         var r = Effective(store, Load(store, OneId(f, "update")));
-        if (r.Status is not (SandboxStatus.Running or SandboxStatus.Paused or SandboxStatus.Created))
-            throw new SandboxException(SandboxFailure.NotRunning, "container not running");
+        // A created container has no cgroup yet here (the owner makes it at start: docs/oci-runtime.md).
+        if (r.Status is not (SandboxStatus.Running or SandboxStatus.Paused))
+            throw new SandboxException(SandboxFailure.NotRunning, r.Status == SandboxStatus.Created
+                ? "cannot update a created container before start (its cgroup is made at start)" : "container not running");
         if (r.Isolation != Isolation.Container)
             throw new SandboxException(SandboxFailure.InvalidSpec, "update of a micro-VM container is not supported");
         // As runc: with --resources, the other flags are ignored.
