@@ -138,6 +138,7 @@ public sealed partial class ContainerSandbox : ISandbox
             if (_spec.UserNamespace) Rlimits.RaiseHardLimits(pid, rlimits);
             // A bridge network: CNI ADD against the new namespace while init still waits (see ContainerSandbox.Network.cs).
             await AttachNetworkAsync(pid, cancellationToken).ConfigureAwait(false);
+            RunCreateHooks(pid);
             _init.Release();
         }
         catch (Exception e) when (e is ErrnoException or IOException or UnauthorizedAccessException)
@@ -147,6 +148,7 @@ public sealed partial class ContainerSandbox : ISandbox
         Timings.Created = SandboxTimings.Now();
 
         if (mapping is not null) SendIdmappedLower(pid);
+        SendPreservedFds();
 
         _control = new NetworkStream(new Socket(new SafeSocketHandle(hostControl.DangerousGetHandle(), ownsHandle: true)), ownsSocket: true);
         hostControl.SetHandleAsInvalid();

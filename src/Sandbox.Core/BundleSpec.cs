@@ -59,8 +59,19 @@ public sealed record BundleSpec
     /// <summary><c>--console-socket</c>: where the pty master goes (SCM_RIGHTS) instead of a relay.</summary>
     public string? ConsoleSocket { get; init; }
 
-    /// <summary><c>--preserve-fds N</c>: the caller's fds 3 … 3+N-1 are handed on to the workload.</summary>
+    /// <summary><c>hooks</c>; null: none.</summary>
+    public BundleHooks? Hooks { get; init; }
+
+    /// <summary>What the hooks' state document says: the container's id, the bundle directory, the annotations.</summary>
+    public string? ContainerId { get; init; }
+    public string? BundlePath { get; init; }
+    public IReadOnlyDictionary<string, string> Annotations { get; init; } = new Dictionary<string, string>();
+
+    /// <summary><c>--preserve-fds N</c>: the caller's fds 3 … 3+N-1 are handed on to the workload (as 3 … 3+N-1).</summary>
     public int PreserveFds { get; init; }
+
+    /// <summary>Where the OCI owner process holds the preserved fds (after its stdio, report pipe and log).</summary>
+    public const int PreservedFdBase = 5;
 }
 
 /// <summary>One entry of <c>mounts</c>.</summary>
@@ -83,3 +94,21 @@ public sealed record BundleSeccompRule(IReadOnlyList<string> Names, string Actio
 
 /// <summary>Op: SCMP_CMP_EQ, NE, LT, LE, GT, GE, MASKED_EQ.</summary>
 public sealed record BundleSeccompArg(int Index, ulong Value, ulong ValueTwo, string Op);
+
+/// <summary>
+/// <c>hooks</c> (runtime-spec config.md, POSIX-platform hooks), each list in its order. Where each runs:
+/// docs/oci-runtime.md (prestart and createRuntime in the runtime's namespaces, createContainer and startContainer
+/// in the container's, poststart and poststop in the runtime's).
+/// </summary>
+public sealed record BundleHooks
+{
+    public IReadOnlyList<BundleHook> Prestart { get; init; } = [];
+    public IReadOnlyList<BundleHook> CreateRuntime { get; init; } = [];
+    public IReadOnlyList<BundleHook> CreateContainer { get; init; } = [];
+    public IReadOnlyList<BundleHook> StartContainer { get; init; } = [];
+    public IReadOnlyList<BundleHook> Poststart { get; init; } = [];
+    public IReadOnlyList<BundleHook> Poststop { get; init; } = [];
+}
+
+/// <summary>One hook: <c>path</c>, <c>args</c> (argv, argv[0] included), <c>env</c> (null: the runtime's own, as runc), <c>timeout</c> in seconds.</summary>
+public sealed record BundleHook(string Path, IReadOnlyList<string> Args, IReadOnlyList<string>? Env, int? Timeout);

@@ -1,3 +1,4 @@
+using Sandbox.Core;
 using Sandbox.Interop.Libc;
 using Sandbox.Protocol;
 
@@ -15,6 +16,9 @@ public static partial class Workload
     /// (--privileged, the rlimits).</summary>
     private static InitSpec Profile = new();
 
+    /// <summary>The caller's fds for the main process (<c>--preserve-fds</c>), until it has been started.</summary>
+    private static SafeFd[] PreservedFds = [];
+
     public static int Run(InitSpec spec, InitChannel channel, string newRoot, RootSwitch how, StdioMode stdio)
     {
         Profile = spec;
@@ -26,6 +30,10 @@ public static partial class Workload
             {
                 // An OCI bundle: exactly its mounts list (docs/oci-runtime.md), none of docker's defaults.
                 BundleRootfs.Mount(newRoot, spec, bundle);
+                // createContainer hooks: in the container's namespaces, the host's paths still reachable (runc's point).
+                if (bundle.Hooks is { CreateContainer.Count: > 0 } hooks)
+                    Try(InitFailure.Other, "run the createContainer hooks", () =>
+                        HookRunner.Run("createContainer", hooks.CreateContainer, HookRunner.State(bundle, "creating", Processes.GetPid())));
             }
             else
             {
@@ -51,7 +59,18 @@ public static partial class Workload
             // 4. The workload: identity, stdio (a pty from the sandbox's own devpts for -t), exec.
             var request = new ExecRequest(spec.Argv, spec.Env, spec.WorkingDir, spec.User, spec.Tty, spec.Interactive,
                 spec.TtyRows, spec.TtyColumns);
+            // startContainer hooks: in the container, after start, just before the workload's exec (runc's point).
+            if (spec.Bundle is { Hooks.StartContainer.Count: > 0 } started)
+                Try(InitFailure.Other, "run the startContainer hooks", () =>
+                    HookRunner.Run("startContainer", started.Hooks!.StartContainer, HookRunner.State(started, "created", Processes.GetPid())));
+            // --preserve-fds: the host sends the caller's fds over the fd socket; the workload gets them as 3, 4, ….
+            if (spec.Bundle is { PreserveFds: > 0 } preserving)
+                PreservedFds = Try(InitFailure.Other, "receive the preserved fds", () => Enumerable.Range(0, preserving.PreserveFds)
+                    .Select(_ => Sockets.ReceiveFd(channel.FdSocket!) is ((byte)'P', var fd) ? fd : throw new IOException("the host sent no preserved fd"))
+                    .ToArray());
             main = Launch(Frame.MainProcess, request, channel, stdio, out long execAt);
+            foreach (var fd in PreservedFds) fd.Dispose();
+            PreservedFds = [];
             channel.SendMark(MarkKind.WorkloadStarted, execAt);
         }
         catch (InitSetupException e)
@@ -122,6 +141,7 @@ public static partial class Workload
                     OomScoreAdj = bundle is not null ? bundle.OomScoreAdj : 0,
                     Seccomp = bundle is not null ? SecurityProfile.BundleFilter(bundle) : Profile.Privileged ? [] : SecurityProfile.SeccompFilter,
                     Rlimits = [.. Profile.Rlimits.Select(r => new SandboxNative.Rlimit(r.Resource, r.Soft, r.Hard))],
+                    ExtraFds = id == Frame.MainProcess ? PreservedFds : [],
                 });
             }
             catch (SandboxNative.ExecException e)

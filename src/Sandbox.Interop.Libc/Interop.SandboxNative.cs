@@ -50,6 +50,8 @@ public static partial class SandboxNative
         public ulong CapInheritable;
         public ulong CapAmbient;
         public int Umask;
+        public int NExtraFds;
+        public int* ExtraFds;
     }
 
     /// <summary>One setrlimit for the workload (struct sbx_rlimit).</summary>
@@ -128,7 +130,11 @@ public static partial class SandboxNative
         public ulong CapInheritable { get; init; }
         public ulong CapAmbient { get; init; }
         public uint? Umask { get; init; }
+        /// <summary><c>--preserve-fds</c>: these become the workload's fds 3, 4, … (at most <see cref="MaxExtraFds"/>).</summary>
+        public IReadOnlyList<SafeFd> ExtraFds { get; init; } = [];
     }
+
+    public const int MaxExtraFds = 60;
 
     /// <summary>Steps of the workload child, as reported when one fails.</summary>
     public enum ExecStep
@@ -150,7 +156,10 @@ public static partial class SandboxNative
         var groups = launch.Groups.ToArray();
         var filter = launch.Seccomp;
         if (filter.Length > ushort.MaxValue) throw new ArgumentException("seccomp program too long");
+        if (launch.ExtraFds.Count > MaxExtraFds) throw new ArgumentException($"at most {MaxExtraFds} preserved fds");
+        var extra = launch.ExtraFds.Select(fd => fd.Fd).ToArray();
         int pid, step, err;
+        fixed (int* x = extra)
         fixed (uint* g = groups)
         fixed (ulong* f = filter)
         fixed (Rlimit* rl = launch.Rlimits)
@@ -179,6 +188,8 @@ public static partial class SandboxNative
                 CapInheritable = launch.CapInheritable,
                 CapAmbient = launch.CapAmbient,
                 Umask = launch.Umask is uint m ? (int)m : -1,
+                NExtraFds = extra.Length,
+                ExtraFds = extra.Length == 0 ? null : x,
             };
             args.Stdio[0] = launch.Stdin.Fd;
             args.Stdio[1] = launch.Stdout.Fd;

@@ -3,7 +3,7 @@ namespace Sandbox.Interop.Libc;
 /// <summary>Terminals: pseudo-terminal pairs, window sizes, raw mode (termios).</summary>
 public static class Terminals
 {
-    private const ulong TIOCSPTLCK = 0x40045431, TIOCGPTPEER = 0x5441, TIOCSWINSZ = 0x5414, TIOCGWINSZ = 0x5413;
+    private const ulong TIOCSPTLCK = 0x40045431, TIOCGPTPEER = 0x5441, TIOCSWINSZ = 0x5414, TIOCGWINSZ = 0x5413, TIOCSCTTY = 0x540E;
     private const ulong TCGETS = 0x5401, TCSETS = 0x5402;
 
     /// <summary>Opens a new pty pair from the ptmx at <paramref name="ptmx"/> (the sandbox's own devpts instance).</summary>
@@ -24,6 +24,9 @@ public static class Terminals
             throw;
         }
     }
+
+    /// <summary>Makes <paramref name="tty"/> the calling session leader's controlling terminal (TIOCSCTTY): it then gets SIGWINCH when the size changes.</summary>
+    public static void SetControllingTerminal(SafeFd tty) => Files.IoctlInt(tty, TIOCSCTTY, 0, "TIOCSCTTY");
 
     public static unsafe void SetWindowSize(SafeFd tty, ushort rows, ushort columns)
     {

@@ -31,6 +31,13 @@ public sealed class PodmanFixture : IDisposable
         ["--root", Path.Combine(Dir, "root"), "--runroot", Path.Combine(Dir, "runroot"), "--tmpdir", Path.Combine(Dir, "tmp"),
          "--cgroup-manager=cgroupfs", "--events-backend=file", "--storage-driver=overlay", .. args], timeoutMs: 180_000);
 
+    /// <summary>The podman command line (for a shell: a terminal test runs it in tmux) with this fixture's storage.</summary>
+    public string PodmanCommandLine(params string[] args) => string.Join(' ',
+        new[] { "podman", "--root", Path.Combine(Dir, "root"), "--runroot", Path.Combine(Dir, "runroot"), "--tmpdir", Path.Combine(Dir, "tmp"),
+                "--cgroup-manager=cgroupfs", "--events-backend=file", "--storage-driver=overlay" }.Concat(args).Select(Quote));
+
+    private static string Quote(string s) => s.All(c => char.IsLetterOrDigit(c) || "-_=./:,".Contains(c)) ? s : "'" + s.Replace("'", "'\\''") + "'";
+
     public static readonly string[] Limits = ["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"];
 
     public Result RunWith(string runtime, params string[] args) => Podman(["--runtime", runtime, "run", "--rm", .. Limits, .. args]);
@@ -49,7 +56,7 @@ public sealed class PodmanFixture : IDisposable
     }
 }
 
-public sealed class PodmanTests(PodmanFixture fx) : IClassFixture<PodmanFixture>
+public sealed partial class PodmanTests(PodmanFixture fx) : IClassFixture<PodmanFixture>
 {
     private static string Runtime => SandboxOci();
 

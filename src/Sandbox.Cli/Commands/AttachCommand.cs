@@ -124,6 +124,10 @@ public static class AttachCommand
                 if (HostStreams.TryGetTerminalSize(out var r, out var c))
                     _ = SendQuietly(client, MessageType.Resize, Payload.Resize(r, c));
             }));
+            // A resize that came before the handler (the OCI exec relay's terminal is sized by its caller while the
+            // relay starts) would be lost: send the size as it is now.
+            if (HostStreams.TryGetTerminalSize(out var rows, out var cols) && rows > 0)
+                _ = SendQuietly(client, MessageType.Resize, Payload.Resize(rows, cols));
         }
         if (!tty)
         {

@@ -14,7 +14,12 @@ public static class OciConfig
 {
     public const string IsolationAnnotation = "sandbox.isolation";
 
-    public sealed record Result(SandboxSpec Spec, IReadOnlyDictionary<string, string> Annotations, IReadOnlyList<string> Warnings);
+    public sealed record Result(SandboxSpec Spec, IReadOnlyDictionary<string, string> Annotations, IReadOnlyList<string> Warnings)
+    {
+        /// <summary><c>process.consoleSize</c> (0: not given).</summary>
+        public ushort ConsoleRows { get; init; }
+        public ushort ConsoleColumns { get; init; }
+    }
 
     public static Result Load(string bundle, string id, Isolation defaultIsolation, string? consoleSocket)
     {
@@ -83,6 +88,8 @@ public static class OciConfig
         if (process.String("apparmorProfile") is { Length: > 0 } aa) warnings.Add($"process.apparmorProfile {aa} ignored: this runtime does not apply AppArmor");
         if (process.String("selinuxLabel") is { Length: > 0 } se) warnings.Add($"process.selinuxLabel {se} ignored: this runtime does not apply SELinux labels");
         var consoleSize = process.Object("consoleSize");
+        foreach (var field in new[] { "ioPriority", "scheduler", "execCPUAffinity" })
+            if (process.Has(field)) warnings.Add($"process.{field} ignored: not supported by this runtime");
 
         // Namespaces: what is new, what is joined, what is refused.
         ulong newNs = 0;
@@ -142,6 +149,8 @@ public static class OciConfig
             }
             else if (type is not ("proc" or "sysfs" or "tmpfs" or "devpts" or "mqueue" or "cgroup" or "cgroup2" or "shm" or "overlay" or "ramfs"))
                 throw Invalid($"config.json: mounts[{i}].type '{type}' is not supported");
+            if (o.Has("uidMappings") || o.Has("gidMappings"))
+                throw Invalid($"config.json: mounts[{i}]: idmapped mounts (uidMappings/gidMappings) are not supported");
             foreach (var opt in options)
                 if (opt is "idmap" or "ridmap" or "rro" or "rrw" or "copy-symlink")
                     throw Invalid($"config.json: mounts[{i}].options: '{opt}' is not supported");
@@ -169,6 +178,10 @@ public static class OciConfig
                 memory = mem.Long("limit") is long l && l > 0 ? l : null;
                 if (mem.Long("swap") is long sw && sw > 0 && sw != memory) warnings.Add($"linux.resources.memory.swap {sw}: this runtime allows no swap beyond the memory limit");
                 if (mem.Long("reservation") is long rv && rv > 0) warnings.Add("linux.resources.memory.reservation ignored");
+                foreach (var field in new[] { "kernel", "kernelTCP" })
+                    if (mem.Long(field) is long k && k != 0) warnings.Add($"linux.resources.memory.{field} ignored (kernel memory accounting is not set)");
+                if (mem.ULong("swappiness") is ulong sw2 && sw2 != ulong.MaxValue) warnings.Add($"linux.resources.memory.swappiness {sw2} ignored");
+                if (mem.Bool("disableOOMKiller") == true) throw Invalid("config.json: linux.resources.memory.disableOOMKiller is not supported");
             }
             if (res.Object("cpu") is { } cpu)
             {
@@ -176,7 +189,10 @@ public static class OciConfig
                 long period = (long)(cpu.ULong("period") ?? 100_000);
                 if (quota is long q && q > 0) cpus = (double)q / period;
                 if (cpu.ULong("shares") is ulong sh && sh > 0 && sh != 1024) warnings.Add($"linux.resources.cpu.shares {sh} ignored");
-                if (cpu.String("cpus") is { Length: > 0 } set) warnings.Add($"linux.resources.cpu.cpus {set} ignored (no cpuset)");
+                if (cpu.String("cpus") is { Length: > 0 } set) warnings.Add($"linux.resources.cpu.cpus {set} ignored at create (no cpuset; 'update' can set it)");
+                if (cpu.String("mems") is { Length: > 0 } mems) warnings.Add($"linux.resources.cpu.mems {mems} ignored at create (no cpuset; 'update' can set it)");
+                foreach (var field in new[] { "realtimeRuntime", "realtimePeriod", "idle", "burst" })
+                    if (cpu.Long(field) is long v && v != 0) warnings.Add($"linux.resources.cpu.{field} {v} ignored");
             }
             if (res.Object("pids") is { } p && p.Long("limit") is long pl && pl > 0) pids = pl;
             if (res.Array("devices").Any(e => new Reader(e, "").Bool("allow") == true && new Reader(e, "").Long("major") is not (1 or 5 or 136)))
@@ -228,9 +244,10 @@ public static class OciConfig
         foreach (var unsupported in new[] { "intelRdt", "personality", "timeOffsets" })
             if (linux.Has(unsupported)) throw Invalid($"config.json: linux.{unsupported} is not supported");
         if (linux.String("mountLabel") is { Length: > 0 }) warnings.Add("linux.mountLabel ignored: this runtime does not apply SELinux labels");
+        foreach (var field in new[] { "memoryPolicy", "netDevices" })
+            if (linux.Has(field)) throw Invalid($"config.json: linux.{field} is not supported");
 
-        if (r.Object("hooks") is { } hooks && hooks.Element.EnumerateObject().Any(p => p.Value.ValueKind == JsonValueKind.Array && p.Value.GetArrayLength() > 0))
-            throw Invalid("config.json: hooks are not supported by this runtime yet");
+        var hooks = Hooks(r.Object("hooks"), warnings);
 
         var annotations = new Dictionary<string, string>(StringComparer.Ordinal);
         if (r.Object("annotations") is { } ann)
@@ -245,8 +262,15 @@ public static class OciConfig
                 _ => throw Invalid($"config.json: annotation {IsolationAnnotation}={iso}: use vm or container"),
             };
 
+        if (hooks is not null && isolation == Isolation.Vm)
+            throw Invalid("config.json: hooks are not supported with micro-VM isolation yet");
+
         var bundleSpec = new BundleSpec
         {
+            Hooks = hooks,
+            ContainerId = id,
+            BundlePath = bundle,
+            Annotations = annotations,
             RootfsPath = rootPath,
             Mounts = mounts,
             Uid = uid, Gid = gid, AdditionalGids = additionalGids, Umask = umask,
@@ -286,8 +310,37 @@ public static class OciConfig
             Isolation = isolation,
             Bundle = bundleSpec,
         };
-        if (consoleSize is not null) { /* the caller resizes the pty it receives */ }
-        return new Result(spec, annotations, warnings);
+        return new Result(spec, annotations, warnings)
+        {
+            ConsoleRows = (ushort)Math.Min(consoleSize?.UInt("height") ?? 0, ushort.MaxValue),
+            ConsoleColumns = (ushort)Math.Min(consoleSize?.UInt("width") ?? 0, ushort.MaxValue),
+        };
+    }
+
+    /// <summary><c>hooks</c>: the six POSIX-platform lists; null when there are none.</summary>
+    private static BundleHooks? Hooks(Reader? hooks, List<string> warnings)
+    {
+        if (hooks is null) return null;
+        IReadOnlyList<BundleHook> List(string name) => hooks.Array(name).Select((e, i) =>
+        {
+            var field = $"hooks.{name}[{i}]";
+            var h = new Reader(e, field);
+            var path = h.String("path") ?? throw Invalid($"config.json: {field}.path is missing");
+            if (!path.StartsWith('/')) throw Invalid($"config.json: {field}.path '{path}' is not absolute");
+            var timeout = h.Long("timeout");
+            if (timeout is <= 0 or > int.MaxValue) throw Invalid($"config.json: {field}.timeout must be a positive number of seconds");
+            return new BundleHook(path, h.Strings("args"), h.Has("env") ? h.Strings("env") : null, (int?)timeout);
+        }).ToList();
+        foreach (var p in hooks.Element.EnumerateObject())
+            if (p.Name is not ("prestart" or "createRuntime" or "createContainer" or "startContainer" or "poststart" or "poststop"))
+                warnings.Add($"hooks.{p.Name}: not a hook this runtime knows; ignored");
+        var result = new BundleHooks
+        {
+            Prestart = List("prestart"), CreateRuntime = List("createRuntime"), CreateContainer = List("createContainer"),
+            StartContainer = List("startContainer"), Poststart = List("poststart"), Poststop = List("poststop"),
+        };
+        return result == new BundleHooks() || (result.Prestart.Count + result.CreateRuntime.Count + result.CreateContainer.Count +
+            result.StartContainer.Count + result.Poststart.Count + result.Poststop.Count) == 0 ? null : result;
     }
 
     private static long Limit(ulong v) => v > long.MaxValue ? Ulimit.Unlimited : (long)v;

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -6,6 +7,7 @@ using Microsoft.Extensions.Logging;
 using Sandbox.Core;
 using Sandbox.Interop.Libc;
 using Sandbox.Lifecycle;
+using Sandbox.Protocol.Host;
 
 namespace Sandbox.Cli.Oci;
 
@@ -238,7 +240,9 @@ public static class OciRuntime
         var bundle = Path.GetFullPath(f.Value("--bundle") ?? Directory.GetCurrentDirectory());
         int preserve = int.TryParse(f.Value("--preserve-fds") ?? "0", out var pf) && pf >= 0 ? pf
             : throw new UsageException($"invalid --preserve-fds {f.Value("--preserve-fds")}");
-        if (preserve > 0) throw new SandboxException(SandboxFailure.InvalidSpec, "--preserve-fds is not supported by this runtime yet");
+        if (preserve > SandboxNative.MaxExtraFds) throw new UsageException($"--preserve-fds {preserve}: at most {SandboxNative.MaxExtraFds}");
+        for (int fd = 3; fd < 3 + preserve; fd++)
+            if (new FileInfo($"/proc/self/fd/{fd}").LinkTarget is null) throw new SandboxException(SandboxFailure.InvalidSpec, $"--preserve-fds {preserve}: fd {fd} is not open");
         var consoleSocket = f.Value("--console-socket");
         var store = Store(g);
         if (Directory.Exists(store.DirOf(id))) throw new SandboxException(SandboxFailure.InvalidSpec, $"container with id exists: {id}");
@@ -257,20 +261,46 @@ public static class OciRuntime
             ["bundle"] = bundle,
             ["annotations"] = new JsonObject(config.Annotations.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)JsonValue.Create(kv.Value)))),
         };
-        var record = store.Create(config.Spec, null, id, new Dictionary<string, byte[]> { [OciFile] = Encoding.UTF8.GetBytes(extra.ToJsonString()) });
+        // --console-socket: the caller (conmon) wants the pty master before create returns, but the container's own
+        // pty exists only once sandbox-init runs (at start). So the master sent is a host pty's; its slave is the
+        // owner's stdio, which the container's pty is relayed to (the path `sandbox run -t` takes), and the owner,
+        // a session leader with that slave as its terminal, passes the caller's resizes on (SIGWINCH).
+        var spec = config.Spec.Bundle is { } b ? config.Spec with { Bundle = b with { ConsoleSocket = null, PreserveFds = preserve } } : config.Spec;
+        SafeFd? ptyMaster = null, ptySlave = null;
+        if (consoleSocket is not null)
+        {
+            (ptyMaster, ptySlave) = Terminals.OpenPty("/dev/ptmx");
+            if (config.ConsoleRows > 0) Terminals.SetWindowSize(ptySlave, config.ConsoleRows, config.ConsoleColumns);
+        }
+        var record = store.Create(spec, null, id, new Dictionary<string, byte[]> { [OciFile] = Encoding.UTF8.GetBytes(extra.ToJsonString()) });
         int ownerPid;
         try
         {
-            ownerPid = await SpawnOwnerAsync(g, store, record).ConfigureAwait(false);
+            ownerPid = await SpawnOwnerAsync(g, store, record, ptySlave).ConfigureAwait(false);
+            ptySlave?.Dispose();
+            if (ptyMaster is not null) SendToConsoleSocket(consoleSocket!, ptyMaster);
         }
         catch
         {
-            store.Delete(record);
+            ptySlave?.Dispose();
+            ptyMaster?.Dispose();
+            try { if (Directory.Exists(store.DirOf(id))) await DeleteAsync(g, ["--force", id]).ConfigureAwait(false); }
+            catch (SandboxException) { /* the first error is the one to report */ }
             throw;
         }
+        ptyMaster?.Dispose();
         if (f.Value("--pid-file") is string pidFile) WritePidFile(pidFile, ownerPid);
         if (!run) return 0;
-        await StartAsync(g, [id]).ConfigureAwait(false);
+        try
+        {
+            await StartAsync(g, [id]).ConfigureAwait(false);
+        }
+        catch (SandboxException) when (!f.Bools.Contains("--keep"))
+        {
+            // As runc's run: a container that failed to start is destroyed (its poststop hooks run).
+            try { await DeleteAsync(g, ["--force", id]).ConfigureAwait(false); } catch (SandboxException) { }
+            throw;
+        }
         if (f.Bools.Contains("--detach")) return 0;
         // Foreground run: wait for the owner (our child) and pass its status on, then delete unless --keep.
         int status = Processes.Wait(ownerPid);
@@ -292,7 +322,7 @@ public static class OciRuntime
     /// its report; it is not detached into PID 1's care: when we exit, the nearest subreaper (conmon, the containerd
     /// shim) becomes its parent and waits for it.
     /// </summary>
-    private static async Task<int> SpawnOwnerAsync(Globals g, SandboxStore store, SandboxRecord record)
+    private static async Task<int> SpawnOwnerAsync(Globals g, SandboxStore store, SandboxRecord record, SafeFd? terminal)
     {
         var (readEnd, writeEnd) = Files.Pipe();
         using (readEnd)
@@ -314,8 +344,10 @@ public static class OciRuntime
                         .Select(e => $"{e.Key}={e.Value}").Concat(OwnerLauncher.OwnerEnvironment.Select(kv => kv.Key + "=" + kv.Value)).ToArray();
                     try
                     {
-                        pid = Spawn.StartInNewSession(exe, argv, env,
-                            [new SafeFd(0, false), new SafeFd(1, false), new SafeFd(2, false), writeEnd, log]);
+                        SafeFd[] stdio = terminal is not null ? [terminal, terminal, terminal] : [new SafeFd(0, false), new SafeFd(1, false), new SafeFd(2, false)];
+                        // --preserve-fds: the caller's fds 3 … follow, at BundleSpec.PreservedFdBase in the owner.
+                        var preserved = Enumerable.Range(3, record.Spec.Bundle?.PreserveFds ?? 0).Select(fd => new SafeFd(fd, false));
+                        pid = Spawn.StartInNewSession(exe, argv, env, [.. stdio, writeEnd, log, .. preserved]);
                     }
                     catch (ErrnoException e)
                     {
@@ -355,8 +387,6 @@ public static class OciRuntime
         var id = args[0];
         SafeFd ownerLock, fifo;
         SandboxRecord record;
-        var stdio = SandboxStdio.Inherit;
-        SafeFd? vmTerminal = null;
         try
         {
             record = store.Load(id) ?? throw new SandboxException(SandboxFailure.InvalidSpec, $"container \"{id}\" does not exist");
@@ -367,10 +397,6 @@ public static class OciRuntime
             File.WriteAllText(store.PathOf(id, "oci-owner.pid"), Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
             // O_RDWR never blocks; start's O_WRONLY|O_NONBLOCK open succeeds only while we hold it.
             fifo = Files.Open(fifoPath, Files.O_RDWR | Files.O_CLOEXEC);
-            // A guest's pty reaches the console socket through a host pty, sent before create returns (conmon expects
-            // the master by then, as runc's init sends it at create).
-            if (record.Isolation == Isolation.Vm && record.Spec.Bundle?.ConsoleSocket is string console)
-                stdio = OciVm.ConsoleStdio(console, out vmTerminal);
         }
         catch (Exception e) when (e is SandboxException or ErrnoException or IOException)
         {
@@ -395,12 +421,20 @@ public static class OciRuntime
                 store.Save(record with { Status = SandboxStatus.Stopped, ExitSignal = signal, Finished = DateTimeOffset.UtcNow });
                 return 128 + signal;
             }
+            // Our stdio is a host pty's slave when create had a --console-socket: make it our controlling terminal so
+            // the caller's resizes of its master reach us as SIGWINCH.
+            bool terminal = record.Spec.Tty && Files.IsTerminal(0);
+            if (terminal)
+            {
+                try { Terminals.SetControllingTerminal(new SafeFd(0, false)); }
+                catch (ErrnoException e) { log.LogWarning("cannot make the console our controlling terminal: {Message}", e.Message); }
+            }
             var global = new GlobalOptions { Paths = new SandboxPaths(g.Root), Debug = g.Debug, LoggerFactory = loggerFactory };
             await using var runtime = await RunCommand.CreateRuntimeAsync(global, record.Isolation, CancellationToken.None).ConfigureAwait(false);
             SandboxOwner owner;
             try
             {
-                owner = await SandboxOwner.StartAsync(store, record, runtime.Runtime, stdio, log, CancellationToken.None).ConfigureAwait(false);
+                owner = await SandboxOwner.StartAsync(store, record, runtime.Runtime, SandboxStdio.Inherit, log, CancellationToken.None).ConfigureAwait(false);
             }
             catch (SandboxException e)
             {
@@ -408,13 +442,14 @@ public static class OciRuntime
                 return 1;
             }
             ExitStatus? status;
-            using var stopResizing = new CancellationTokenSource();
-            var resizing = vmTerminal is null ? Task.CompletedTask : OciVm.ForwardWindowSizeAsync(vmTerminal, owner.Sandbox, stopResizing.Token);
+            using var resize = terminal ? PosixSignalRegistration.Create(PosixSignal.SIGWINCH, context =>
+            {
+                if (Terminals.TryGetWindowSize(new SafeFd(0, false), out var rows, out var cols))
+                    _ = owner.Sandbox.ResizeTtyAsync(rows, cols);
+            }) : null;
             await using (owner)
             {
                 status = await owner.RunToExitAsync().ConfigureAwait(false);
-                stopResizing.Cancel();
-                await resizing.ConfigureAwait(false);
             }
             return status is ExitStatus st ? st.ShellCode : 255;
         }
@@ -438,10 +473,15 @@ public static class OciRuntime
         {
             var now = store.Load(id);
             if (now is null) throw new SandboxException(SandboxFailure.NotRunning, $"container {id} went away while starting");
-            if (now.Status is SandboxStatus.Running or SandboxStatus.Paused) return 0;
+            if (now.Status is SandboxStatus.Running or SandboxStatus.Paused)
+            {
+                await RunPoststartAsync(g, store, now).ConfigureAwait(false);
+                return 0;
+            }
             if (now.Status == SandboxStatus.Stopped)
             {
                 if (now.Error is string err) throw new SandboxException(SandboxFailure.Init, err);
+                await RunPoststartAsync(g, store, now).ConfigureAwait(false);
                 return 0; // it ran and already ended
             }
             if (!IsLocked(store.PathOf(id, OwnerLockFile)))
@@ -452,6 +492,36 @@ public static class OciRuntime
             }
             if (DateTime.UtcNow > deadline) throw new SandboxException(SandboxFailure.Host, $"container {id} did not start within 2 minutes");
             await Task.Delay(5).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// poststart hooks, in this (the runtime's) process once the workload runs, before <c>start</c> returns. As runc
+    /// does: the state says "created" and a failing hook kills the container and fails <c>start</c>.
+    /// </summary>
+    private static async Task RunPoststartAsync(Globals g, SandboxStore store, SandboxRecord r)
+    {
+        if (r.Spec.Bundle is not { Hooks.Poststart.Count: > 0 } bundle) return;
+        try
+        {
+            HookRunner.Run("poststart", bundle.Hooks!.Poststart, HookRunner.State(bundle, "created", OwnerPid(store, r)));
+        }
+        catch (SandboxException)
+        {
+            try { await KillAsync(g, [r.Id, "KILL"]).ConfigureAwait(false); } catch (SandboxException) { }
+            throw;
+        }
+    }
+
+    /// <summary>poststop hooks, once <c>delete</c> has removed the container: a failure is a warning (runc's rule).</summary>
+    private static void RunPoststop(Globals g, SandboxRecord r)
+    {
+        if (r.Spec.Bundle is not { Hooks.Poststop.Count: > 0 } bundle) return;
+        try { HookRunner.Run("poststop", bundle.Hooks!.Poststop, HookRunner.State(bundle, "stopped", 0)); }
+        catch (SandboxException e)
+        {
+            Console.Error.WriteLine($"{g.Name}: warning: {e.Message}");
+            LogLine(g, "warning", e.Message);
         }
     }
 
@@ -601,6 +671,7 @@ public static class OciRuntime
                 await Container.Cgroups.Cgroup.AtPath(id, p).DestroyAsync().ConfigureAwait(false);
         }
         store.Delete(r);
+        RunPoststop(g, r);
         return 0;
     }
 
@@ -617,12 +688,23 @@ public static class OciRuntime
 
     private static int Update(Globals g, string[] args)
     {
-        var f = Flags.Parse(args, ["--resources", "-r", "--memory", "--pids-limit", "--cpu-quota", "--cpu-period"], []);
+        var f = Flags.Parse(args, OciUpdate.ValueFlags, []);
         var store = Store(g);
         var r = Effective(store, Load(store, OneId(f, "update")));
+        // A created container has no cgroup yet here (the owner makes it at start: docs/oci-runtime.md).
         if (r.Status is not (SandboxStatus.Running or SandboxStatus.Paused))
-            throw new SandboxException(SandboxFailure.NotRunning, "container not running");
-        throw new SandboxException(SandboxFailure.InvalidSpec, "update is not supported by this runtime yet");
+            throw new SandboxException(SandboxFailure.NotRunning, r.Status == SandboxStatus.Created
+                ? "cannot update a created container before start (its cgroup is made at start)" : "container not running");
+        if (r.Isolation != Isolation.Container)
+            throw new SandboxException(SandboxFailure.InvalidSpec, "update of a micro-VM container is not supported");
+        // As runc: with --resources, the other flags are ignored.
+        var update = (f.Value("--resources") ?? f.Value("--r")) is string resources
+            ? OciUpdate.FromResources(resources, w => LogLine(g, "warning", w))
+            : OciUpdate.FromFlags(f.Value);
+        // The limits are the group's files: written here, as runc does, with the owner left alone.
+        var cgroup = r.Spec.Bundle?.CgroupsPath is string p ? Container.Cgroups.Cgroup.AtPath(r.Id, p) : Container.Cgroups.Cgroup.For(r.Id);
+        cgroup.Update(update);
+        return 0;
     }
 
     // ----------------------------------------------------------------------------------------------------------
@@ -637,23 +719,8 @@ public static class OciRuntime
         var r = Effective(store, Load(store, id));
         if (r.Status is not (SandboxStatus.Running or SandboxStatus.Paused))
             throw new SandboxException(SandboxFailure.NotRunning, $"cannot exec in a stopped container");
-        ExecSpec spec;
-        if (f.Value("--process") is string processFile)
-        {
-            using var doc = JsonDocument.Parse(File.ReadAllBytes(processFile));
-            var p = new OciConfig.Reader(doc.RootElement, "process");
-            var user = p.Object("user");
-            spec = new ExecSpec
-            {
-                Args = p.Strings("args").ToArray(),
-                Env = p.Strings("env").ToArray(),
-                WorkingDir = p.String("cwd"),
-                User = user is null ? null : $"{user.UInt("uid") ?? 0}:{user.UInt("gid") ?? 0}",
-                Tty = p.Bool("terminal") ?? false,
-                Interactive = true,
-            };
-        }
-        else
+        var spec = f.Value("--process") is string processFile ? OciExecProcess.Load(processFile, r.Spec.Bundle, w => LogLine(g, "warning", w)) : null;
+        if (spec is null)
         {
             if (f.Positionals.Count < 2) throw new UsageException("exec needs a command (or --process FILE)");
             spec = new ExecSpec
@@ -666,36 +733,90 @@ public static class OciRuntime
                 Interactive = true,
             };
         }
-        if (spec.Tty)
-            throw new SandboxException(SandboxFailure.InvalidSpec, "exec with a terminal is not supported by this runtime yet");
+        else if (f.Positionals.Count > 1) throw new UsageException("exec takes either --process FILE or a command, not both");
+        else if (f.Bools.Contains("--tty") || f.Bools.Contains("--t")) spec = spec with { Tty = true };
+        foreach (var ignored in new[] { "--process-label", "--apparmor" })
+            if (f.Value(ignored) is { Length: > 0 } v) LogLine(g, "warning", $"exec {ignored} {v} ignored: this runtime applies no LSM");
+        if (f.Many("--cap").Any() || f.Many("--additional-gids").Any() || f.Value("--cgroup") is not null || f.Bools.Contains("--no-new-privs"))
+            throw new SandboxException(SandboxFailure.InvalidSpec, "exec --cap, --additional-gids, --cgroup and --no-new-privs are not supported by this runtime (the exec'd process gets the container's profile)");
+        if (int.TryParse(f.Value("--preserve-fds") ?? "0", out var preserveFds) && preserveFds != 0)
+            throw new SandboxException(SandboxFailure.InvalidSpec, "exec --preserve-fds is not supported by this runtime yet");
         bool detach = f.Bools.Contains("--detach") || f.Bools.Contains("--d");
-        if (!detach)
+        var consoleSocket = f.Value("--console-socket");
+        if (consoleSocket is not null && !spec.Tty)
+            throw new SandboxException(SandboxFailure.InvalidSpec, "--console-socket given but the process has no terminal (--tty or \"terminal\": true)");
+        if (spec.Tty && detach && consoleSocket is null)
+            throw new SandboxException(SandboxFailure.InvalidSpec, "exec --detach with a terminal needs --console-socket");
+        if (!detach && consoleSocket is null)
         {
+            // In the foreground on the caller's own terminal (runc exec -t in a shell) or its pipes.
+            if (spec.Tty && spec.TtyRows == 0 && HostStreams.TryGetTerminalSize(out var rows, out var cols)) spec = spec with { TtyRows = rows, TtyColumns = cols };
             await using var client = await ControlClient.ConnectAsync(store, r, CancellationToken.None).ConfigureAwait(false);
             await client.RequestAsync(new ControlRequest { Op = "exec", Exec = spec }, CancellationToken.None).ConfigureAwait(false);
             if (f.Value("--pid-file") is string pf) WritePidFile(pf, Environment.ProcessId);
-            return await AttachCommand.RelayAsync(client, false, true, null, CancellationToken.None).ConfigureAwait(false);
+            return await AttachCommand.RelayAsync(client, spec.Tty, true, null, CancellationToken.None).ConfigureAwait(false);
         }
-        // --detach: a child of ours relays the process's stdio and exits with its status; its pid is the pid file's,
-        // and the caller (a subreaper) inherits it when we exit.
+        // A relay process (our child, in its own session) holds the process's stream on the control socket and exits
+        // with its status; its pid is the pid file's, and the caller (a subreaper) inherits it when we exit. With
+        // --console-socket its stdio is the slave of a pty whose master goes to the socket (runc's contract): the
+        // relay makes that slave its controlling terminal, so the caller's resizes of the master reach it as SIGWINCH
+        // and travel on as Resize frames to the process's own pty in the container.
+        SafeFd? ptyMaster = null, ptySlave = null;
+        if (consoleSocket is not null)
+        {
+            (ptyMaster, ptySlave) = Terminals.OpenPty("/dev/ptmx");
+            if (spec.TtyRows > 0) Terminals.SetWindowSize(ptySlave, spec.TtyRows, spec.TtyColumns);
+        }
         var (readEnd, writeEnd) = Files.Pipe();
         using (readEnd)
         {
             int pid;
             var specFile = Path.Combine(store.DirOf(id), $"exec-{Guid.NewGuid():N}.json");
             File.WriteAllText(specFile, JsonSerializer.Serialize(spec, OciJsonContext.Default.ExecSpec));
-            using (writeEnd)
+            try
             {
-                var argv = new List<string> { g.Name, "--root", g.Root, ExecOwnerCommand, id, specFile };
-                var env = Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>().Select(e => $"{e.Key}={e.Value}").ToArray();
-                pid = Spawn.StartInNewSession(OwnerLauncher.DefaultExecutable(), argv, env,
-                    [new SafeFd(0, false), new SafeFd(1, false), new SafeFd(2, false), writeEnd]);
+                using (writeEnd)
+                {
+                    var argv = new List<string> { g.Name, "--root", g.Root, ExecOwnerCommand, id, specFile };
+                    var env = Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>().Select(e => $"{e.Key}={e.Value}").ToArray();
+                    SafeFd[] stdio = ptySlave is not null ? [ptySlave, ptySlave, ptySlave] : [new SafeFd(0, false), new SafeFd(1, false), new SafeFd(2, false)];
+                    pid = Spawn.StartInNewSession(OwnerLauncher.DefaultExecutable(), argv, env, [.. stdio, writeEnd]);
+                }
+                ptySlave?.Dispose();
+                if (ptyMaster is not null) SendToConsoleSocket(consoleSocket!, ptyMaster);
+            }
+            catch
+            {
+                File.Delete(specFile);
+                throw;
+            }
+            finally
+            {
+                ptyMaster?.Dispose();
+                ptySlave?.Dispose();
             }
             var report = await Task.Run(() => ReadAll(readEnd)).ConfigureAwait(false);
             if (!report.StartsWith("ok", StringComparison.Ordinal))
                 throw new SandboxException(SandboxFailure.Init, report.Length > 0 ? report.Trim() : "the exec process died before it started");
             if (f.Value("--pid-file") is string pidFile) WritePidFile(pidFile, pid);
-            return 0;
+            if (detach) return 0;
+            int status = Processes.Wait(pid);
+            return Processes.Signaled(status, out int sig) ? 128 + sig : Processes.Exited(status, out int c) ? c : 255;
+        }
+    }
+
+    /// <summary>runc's --console-socket contract: the pty master goes to the caller over SCM_RIGHTS.</summary>
+    private static void SendToConsoleSocket(string path, SafeFd master)
+    {
+        try
+        {
+            using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+            socket.Connect(new System.Net.Sockets.UnixDomainSocketEndPoint(path));
+            Sockets.SendFd(new SafeFd((int)socket.Handle, ownsHandle: false), master, (byte)'T');
+        }
+        catch (Exception e) when (e is System.Net.Sockets.SocketException or ErrnoException)
+        {
+            throw new SandboxException(SandboxFailure.Host, $"cannot send the pty to the console socket {path}: {e.Message}", e);
         }
     }
 
@@ -709,14 +830,15 @@ public static class OciRuntime
         {
             var spec = JsonSerializer.Deserialize(File.ReadAllText(specFile), OciJsonContext.Default.ExecSpec)!;
             File.Delete(specFile);
+            if (spec.Tty && Files.IsTerminal(0)) Terminals.SetControllingTerminal(new SafeFd(0, false));
             var r = store.Load(id) ?? throw new SandboxException(SandboxFailure.InvalidSpec, $"container \"{id}\" does not exist");
             await using var client = await ControlClient.ConnectAsync(store, r, CancellationToken.None).ConfigureAwait(false);
             await client.RequestAsync(new ControlRequest { Op = "exec", Exec = spec }, CancellationToken.None).ConfigureAwait(false);
             Files.WriteAll(report, "ok\n"u8);
             report.Dispose();
-            return await AttachCommand.RelayAsync(client, false, true, null, CancellationToken.None).ConfigureAwait(false);
+            return await AttachCommand.RelayAsync(client, spec.Tty, true, null, CancellationToken.None).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is SandboxException or IOException or JsonException)
+        catch (Exception e) when (e is SandboxException or IOException or JsonException or ErrnoException)
         {
             try { Files.WriteAll(report, Encoding.UTF8.GetBytes(e.Message + "\n")); } catch (ErrnoException) { }
             return 126;

@@ -38,6 +38,9 @@ public abstract class Cgroup
     /// <summary>Freezes (or thaws) every task of the group; returns once the kernel reports them frozen.</summary>
     public abstract Task FreezeAsync(bool frozen, CancellationToken cancellationToken = default);
 
+    /// <summary>Changes the limits of the (running) group: runc's <c>update</c>. Unsupported values are errors.</summary>
+    public abstract void Update(CgroupUpdate update);
+
     /// <summary>Kills every process left in the group, waits until it is empty and removes it.</summary>
     public abstract Task DestroyAsync(CancellationToken cancellationToken = default);
 

@@ -11,7 +11,7 @@ public sealed partial class CgroupV1(string id, string? relativePath = null) : C
     public override string Id => id;
 
     /// <summary>The group's directories, one per distinct hierarchy (cpu and cpuacct are often co-mounted).</summary>
-    public override IEnumerable<string> Paths() => Directories().Concat(FreezerDirectory());
+    public override IEnumerable<string> Paths() => Directories().Concat(FreezerDirectory()).Concat(CpusetDirectory());
 
     private IEnumerable<string> Directories() =>
         Controllers.Select(c => HierarchyRoot(c)).Where(r => r is not null).Distinct().Select(r => Path.Combine(r!, _relative));
@@ -55,13 +55,13 @@ public sealed partial class CgroupV1(string id, string? relativePath = null) : C
             // Frozen tasks cannot die: thaw before killing.
             try { File.WriteAllText(Path.Combine(freezer, "freezer.state"), "THAWED"); } catch (IOException) { }
         }
-        return Task.WhenAll(Directories().Concat(FreezerDirectory()).Select(d => EmptyAndRemoveAsync(d, cancellationToken)));
+        return Task.WhenAll(Directories().Concat(FreezerDirectory()).Concat(CpusetDirectory()).Select(d => EmptyAndRemoveAsync(d, cancellationToken)));
     }
 
     internal static new IEnumerable<string> ExistingIds()
     {
         var ids = new HashSet<string>();
-        foreach (var c in Controllers.Append("freezer"))
+        foreach (var c in Controllers.Append("freezer").Append("cpuset"))
         {
             var root = HierarchyRoot(c);
             if (root is null || !Directory.Exists(Path.Combine(root, Parent))) continue;

@@ -267,7 +267,11 @@ struct sbx_exec_args {
     uint64_t cap_inheritable;
     uint64_t cap_ambient;
     int32_t umask;              // -1: leave
+    int32_t nextra_fds;         // --preserve-fds: these become 3, 4, … (at most SBX_MAX_EXTRA_FDS)
+    const int32_t *extra_fds;
 };
+
+#define SBX_MAX_EXTRA_FDS 60
 
 enum {
     EXEC_SETSID = 1, EXEC_TTY, EXEC_STDIO, EXEC_BOUNDING, EXEC_GROUPS, EXEC_GID, EXEC_UID, EXEC_CAPS, EXEC_AMBIENT,
@@ -308,10 +312,12 @@ SBX_EXPORT int sbx_exec_workload(const struct sbx_exec_args *a, int *step, int *
         int r = report[1];
         close(report[0]);
         if (syscall(SYS_setsid) < 0) fail_child(r, EXEC_SETSID);
-        int fds[3] = { a->stdio[0], a->stdio[1], a->stdio[2] };
-        if (move_fds_high(fds, 3) < 0) fail_child(r, EXEC_STDIO);
+        int nextra = a->nextra_fds > SBX_MAX_EXTRA_FDS ? SBX_MAX_EXTRA_FDS : a->nextra_fds;
+        int fds[3 + SBX_MAX_EXTRA_FDS] = { a->stdio[0], a->stdio[1], a->stdio[2] };
+        for (int i = 0; i < nextra; i++) fds[3 + i] = a->extra_fds[i];
+        if (move_fds_high(fds, 3 + nextra) < 0) fail_child(r, EXEC_STDIO);
         if (a->tty && ioctl(0, TIOCSCTTY, 0) < 0) fail_child(r, EXEC_TTY);
-        if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) fail_child(r, EXEC_STDIO);
+        if (syscall(SYS_close_range, (unsigned)(3 + nextra), ~0U, CLOSE_RANGE_CLOEXEC) < 0) fail_child(r, EXEC_STDIO);
         if (a->oom_score_adj != INT32_MIN) write_oom_score_adj(a->oom_score_adj);
         for (int i = 0; i < a->nrlimits; i++) {
             uint64_t lim[2] = { a->rlimits[i].soft, a->rlimits[i].hard };
