@@ -33,6 +33,7 @@ internal static class GuestBoot
             channel.SendMark(MarkKind.InitStarted, started);
 
             if (channel.ReadStart() is not InitSpec spec) return code;
+            if (spec.TraceBoot) TraceBoot(channel);
             try
             {
                 ApplyHostState(spec);
@@ -40,10 +41,11 @@ internal static class GuestBoot
                 // re-aligns the marks that follow to its own clock.
                 channel.Send(MessageType.Hello, Payload.Hello(Processes.MonotonicNs()));
                 MountRoot(spec);
+                if (spec.TraceBoot) channel.SendMark(MarkKind.RootMounted, Processes.MonotonicNs());
                 // A bridge network: eth0 from the host's IPAM (see docs/network.md).
                 if (spec.Interface is GuestInterface nic) Network.GuestNetwork.Configure(nic);
                 // The workload runs under its own init in its own pid namespace and cgroup (GuestWorkloadInit).
-                code = GuestWorkloadInit.Spawn(spec, channel.Port!);
+                code = GuestWorkloadInit.Spawn(spec, channel, channel.Port!);
             }
             catch (InitSetupException e)
             {
@@ -62,6 +64,21 @@ internal static class GuestBoot
             catch (ErrnoException e) { Console.Error.WriteLine($"sandbox-init: {e.Message}"); }
         }
         return code;
+    }
+
+    /// <summary>A traced run (--timings-detail): Start's arrival and the kernel's boot marks from its log.</summary>
+    private static void TraceBoot(InitChannel channel)
+    {
+        channel.SendMark(MarkKind.StartReceived, Processes.MonotonicNs());
+        try
+        {
+            foreach (var (kind, ns) in KernelLog.BootMarks()) channel.SendMark(kind, ns);
+        }
+        catch (Exception e) when (e is ErrnoException or IOException)
+        {
+            Console.Error.WriteLine($"sandbox-init: no boot trace from the kernel's log: {e.Message}");
+        }
+        channel.SendMark(MarkKind.TraceRead, Processes.MonotonicNs());
     }
 
     /// <summary>The wall clock and entropy of this run, from Start (a pooled guest booted long before it).</summary>

@@ -98,8 +98,10 @@ public sealed partial class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
 
         var connection = await ConnectAsync(cancellationToken).ConfigureAwait(false);
         var accelerator = (await GetAcceleratorAsync(cancellationToken).ConfigureAwait(false)).Accelerator;
+        timings.Step("libvirt-connected");
 
         var image = await _images.AcquireAsync(spec.Image, RootfsForm.ErofsImage, cancellationToken).ConfigureAwait(false);
+        timings.Step("image-acquired");
         GuestDomain? guest = null;
         INetworkAttachment? network = null;
         string? createdDir = null;
@@ -115,6 +117,7 @@ public sealed partial class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
             initSpec.Privileged = spec.Privileged;
             // Per-run state a pooled guest must not carry over from its boot (docs/microvm.md, "Warm pool").
             initSpec.EntropySeed = System.Security.Cryptography.RandomNumberGenerator.GetBytes(64);
+            initSpec.TraceBoot = spec.TraceBoot;
             if (spec.Network == NetworkMode.Bridge)
                 network = await Networks!.AttachGuestAsync(
                     spec.PublishAll ? spec with { Ports = PortMapping.WithExposed(spec.Ports, image.Config.ExposedPorts) } : spec,
