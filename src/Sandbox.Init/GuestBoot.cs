@@ -20,6 +20,9 @@ internal static class GuestBoot
     private const string ScratchDir = "/sandbox/scratch";
     internal const string NewRoot = "/sandbox/root";
 
+    // Boot steps before the channel exists, sent with a traced run's marks after Start.
+    private static long s_mounted, s_portOpened;
+
     public static int Run(string[] args)
     {
         // Init's first instruction, as near as managed code gets to it.
@@ -28,7 +31,9 @@ internal static class GuestBoot
         try
         {
             MountKernelFileSystems();
+            s_mounted = Processes.MonotonicNs();
             var channel = VirtioPort.Open(PortName);
+            s_portOpened = Processes.MonotonicNs();
             channel.Send(MessageType.Hello, Payload.Hello(Processes.MonotonicNs()));
             channel.SendMark(MarkKind.InitStarted, started);
 
@@ -70,6 +75,8 @@ internal static class GuestBoot
     private static void TraceBoot(InitChannel channel)
     {
         channel.SendMark(MarkKind.StartReceived, Processes.MonotonicNs());
+        channel.SendMark(MarkKind.KernelFileSystemsMounted, s_mounted);
+        channel.SendMark(MarkKind.PortOpened, s_portOpened);
         try
         {
             foreach (var (kind, ns) in KernelLog.BootMarks()) channel.SendMark(kind, ns);

@@ -44,7 +44,8 @@ internal static class KernelLog
             if (fields.Length < 3 || !long.TryParse(fields[2], NumberStyles.Integer, CultureInfo.InvariantCulture, out long usec)) continue;
             var text = record[(semicolon + 1)..].TrimEnd('\n');
             long ns = usec * 1000;
-            if (text.StartsWith("Trying to unpack rootfs image", StringComparison.Ordinal)) found.Add((MarkKind.InitramfsUnpackStarted, ns));
+            // "Unpacking initramfs..." (no BLK_DEV_RAM) or "Trying to unpack rootfs image as initramfs..."
+            if (text.StartsWith("Unpacking initramfs", StringComparison.Ordinal) || text.StartsWith("Trying to unpack rootfs image", StringComparison.Ordinal)) found.Add((MarkKind.InitramfsUnpackStarted, ns));
             else if (text.StartsWith("Freeing initrd memory", StringComparison.Ordinal)) found.Add((MarkKind.InitramfsUnpacked, ns));
             else if (text.StartsWith("Run /init as init process", StringComparison.Ordinal)) found.Add((MarkKind.InitExecuted, ns));
             else if (text == SyncLine) offset = (before + after) / 2 - ns;

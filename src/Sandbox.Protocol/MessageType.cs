@@ -76,6 +76,10 @@ public enum MarkKind : byte
     RootSwitched = 12,
     /// <summary>The guest's PID 1 has read the kernel's log for the marks above (the trace's own cost ends here).</summary>
     TraceRead = 13,
+    /// <summary>The guest's PID 1 has mounted /dev, /proc and /sys (sent with the trace, after Start).</summary>
+    KernelFileSystemsMounted = 14,
+    /// <summary>The guest's PID 1 has found and opened its virtio-serial port (sent with the trace, after Start).</summary>
+    PortOpened = 15,
 }
 
 /// <summary>The names the host gives the detailed marks (timings' steps).</summary>
@@ -93,9 +97,12 @@ public static class BootStep
         MarkKind.WorkloadInitStarted => "workload-init-started",
         MarkKind.RootSwitched => "root-switched",
         MarkKind.TraceRead => "trace-read",
+        MarkKind.KernelFileSystemsMounted => "kernel-fs-mounted",
+        MarkKind.PortOpened => "port-opened",
         _ => null,
     };
 
     /// <summary>Marks of the guest's boot before Start: meaningless for a warm pool member (it booted long before).</summary>
-    public static bool IsBeforeStart(MarkKind kind) => kind is >= MarkKind.KernelStarted and <= MarkKind.InitExecuted;
+    public static bool IsBeforeStart(MarkKind kind) =>
+        kind is >= MarkKind.KernelStarted and <= MarkKind.InitExecuted or MarkKind.KernelFileSystemsMounted or MarkKind.PortOpened;
 }
