@@ -69,6 +69,16 @@ internal static class GuestWorkloadInit
         if (now != value.ToString()) throw new IOException($"{path} reads {now} after writing {value}");
     }
 
+    /// <summary>
+    /// The guest boots with <c>norandmaps</c> so that both inits share qemu's translated code (DomainDefinition); from
+    /// here on every exec (the workload, exec'd processes) is randomized again, as the kernel's default is.
+    /// </summary>
+    private static void EnableAslr()
+    {
+        using var fd = Files.Open("/proc/sys/kernel/randomize_va_space", Files.O_WRONLY);
+        Files.WriteAll(fd, "2\n"u8);
+    }
+
     /// <summary>The workload's init: PID 1 of the workload's pid namespace.</summary>
     public static int Run()
     {
@@ -89,6 +99,12 @@ internal static class GuestWorkloadInit
             return 125;
         }
         if (spec.TraceBoot) channel.SendMark(MarkKind.WorkloadInitStarted, started);
+        try { Workload.Try(InitFailure.Other, "turn address space randomization back on", EnableAslr); }
+        catch (InitSetupException e)
+        {
+            channel.SendError(e.Failure, e.Errno, e.Message);
+            return e.ExitCode;
+        }
         GuestCgroup.OpenEvents();
         int code = Workload.Run(spec, channel, GuestBoot.NewRoot, RootSwitch.MoveAndChroot, StdioMode.Channel);
         Processes.ExitNow(code);
