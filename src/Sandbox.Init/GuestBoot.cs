@@ -38,13 +38,15 @@ internal static class GuestBoot
             channel.SendMark(MarkKind.InitStarted, started);
 
             if (channel.ReadStart() is not InitSpec spec) return code;
-            if (spec.TraceBoot) TraceBoot(channel);
+            long startReceived = Processes.MonotonicNs();
             try
             {
                 ApplyHostState(spec);
                 // A second Hello: the guest may have waited (paused) in the warm pool since the first, so the host
                 // re-aligns the marks that follow to its own clock.
                 channel.Send(MessageType.Hello, Payload.Hello(Processes.MonotonicNs()));
+                // After that Hello: a warm member's claimer has no other alignment for them.
+                if (spec.TraceBoot) TraceBoot(channel, startReceived);
                 MountRoot(spec);
                 if (spec.TraceBoot) channel.SendMark(MarkKind.RootMounted, Processes.MonotonicNs());
                 // A bridge network: eth0 from the host's IPAM (see docs/network.md).
@@ -72,9 +74,9 @@ internal static class GuestBoot
     }
 
     /// <summary>A traced run (--timings-detail): Start's arrival and the kernel's boot marks from its log.</summary>
-    private static void TraceBoot(InitChannel channel)
+    private static void TraceBoot(InitChannel channel, long startReceived)
     {
-        channel.SendMark(MarkKind.StartReceived, Processes.MonotonicNs());
+        channel.SendMark(MarkKind.StartReceived, startReceived);
         channel.SendMark(MarkKind.KernelFileSystemsMounted, s_mounted);
         channel.SendMark(MarkKind.PortOpened, s_portOpened);
         try

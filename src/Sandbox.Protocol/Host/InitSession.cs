@@ -255,6 +255,8 @@ public sealed class InitSession
 
     private void OnMark(MarkMessage mark)
     {
+        // A claimer of a warm member has seen no Hello yet: marks before init's second one cannot be aligned.
+        if (_alignClock && !_hello) return;
         long host = mark.MonotonicNs + ClockOffset;
         switch (mark.Kind)
         {
