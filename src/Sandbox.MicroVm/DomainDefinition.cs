@@ -24,10 +24,18 @@ internal sealed record DomainDefinition
     public required string ChannelSocketPath { get; init; }
     public required string ConsoleLogPath { get; init; }
     public string PortName { get; init; } = "org.sandbox.init.0";
+    /// <summary>
+    /// A warm pool member: init runs its Start parser once before it says Hello, so that a claimed member does not pay
+    /// TCG's translation of that code on the run's path (docs/microvm.md, "Warm pool").
+    /// </summary>
+    public bool Prewarm { get; init; }
     /// <summary>A virtio-net NIC on a bridge network; null: no NIC (loopback only).</summary>
     public GuestNic? Nic { get; init; }
 
     /// <summary>The guest kernel's command line.</summary>
+    /// <summary>The kernel parameter (and so init's environment variable) that asks init to prewarm.</summary>
+    public const string PrewarmParameter = "sandbox_prewarm";
+
     public string KernelCommandLine()
     {
         // random.trust_cpu=on: the kernel seeds its RNG from RDRAND at boot (TCG emulates it from the host's getrandom;
@@ -48,6 +56,8 @@ internal sealed record DomainDefinition
         // vCPUs the secondary ones need their local timer ("could not switch to one-shot mode"), so they keep it; KVM
         // guests (host-passthrough: TSC-deadline) skip the calibration anyway.
         if (Accelerator == Accelerator.Tcg && Cpus == 1) sb.Append(" noapictimer");
+        // An unknown key=value reaches init as an environment variable.
+        if (Prewarm) sb.Append(' ').Append(PrewarmParameter).Append("=1");
         // For measurements and debugging only (e.g. "loglevel=7 initcall_debug"); documented in docs/microvm.md.
         if (Environment.GetEnvironmentVariable("SANDBOX_VM_KERNEL_ARGS") is { Length: > 0 } extra) sb.Append(' ').Append(extra);
         return sb.ToString();

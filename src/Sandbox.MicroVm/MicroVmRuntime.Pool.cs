@@ -74,6 +74,7 @@ public sealed partial class MicroVmRuntime
                 RootDiskPath = lease.RootfsPath,
                 ChannelSocketPath = dir.PathOf("init.sock"),
                 ConsoleLogPath = dir.PathOf("console.log"),
+                Prewarm = true,
             };
             var timings = new SandboxTimings { Requested = SandboxTimings.Now() };
             guest = await GuestDomain.BootAsync(connection, definition, dir, removeDirectory: true, id, BootDeadline, timings, _log,
