@@ -84,4 +84,7 @@ public sealed record SandboxSpec
 
     /// <summary>An OCI bundle (the OCI runtime front end): its rootfs and profile replace the image and docker's defaults.</summary>
     public BundleSpec? Bundle { get; init; }
+
+    /// <summary>Micro-VM: collect the boot's detailed steps (kernel log, init's steps) in <see cref="SandboxTimings.Steps"/>.</summary>
+    public bool TraceBoot { get; init; }
 }

@@ -24,6 +24,23 @@ public sealed class SandboxTimings
     /// <summary>How a micro-VM got its guest: "cold" (booted for this run) or "warm" (taken from the pool); null for containers.</summary>
     public string? Boot { get; set; }
 
+    private readonly List<(string Name, long Ns)> _steps = [];
+
+    /// <summary>
+    /// The detailed steps of a run (absolute monotonic ns, the host's clock), in the order they were recorded: host
+    /// steps (image, libvirt, hello, start) and, for a traced micro-VM run, the guest's (kernel log, init's steps).
+    /// </summary>
+    public IReadOnlyList<(string Name, long Ns)> Steps
+    {
+        get { lock (_steps) return [.. _steps]; }
+    }
+
+    /// <summary>Records a step now (or at <paramref name="ns"/>); names are single words (no spaces, '@' or ',').</summary>
+    public void Step(string name, long? ns = null)
+    {
+        lock (_steps) _steps.Add((name, ns ?? Now()));
+    }
+
     public static long Now() => (long)(Stopwatch.GetTimestamp() * (1_000_000_000.0 / Stopwatch.Frequency));
 
     /// <summary>Milliseconds from <see cref="Requested"/> to a mark, or null.</summary>
@@ -37,7 +54,10 @@ public sealed class SandboxTimings
     {
         static string V(long? v) => v?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "-";
         return $"sandbox-timings requested={V(Requested)} created={V(Created)} init={V(InitStarted)} exec={V(WorkloadStarted)} " +
-               $"exit={V(WorkloadExited)} gone={V(Destroyed)} accel={accelerator ?? "-"} boot={Boot ?? "-"}";
+               $"exit={V(WorkloadExited)} gone={V(Destroyed)} accel={accelerator ?? "-"} boot={Boot ?? "-"}" +
+               (Steps is { Count: > 0 } steps
+                   ? " steps=" + string.Join(",", steps.Select(s => $"{s.Name}@{s.Ns.ToString(System.Globalization.CultureInfo.InvariantCulture)}"))
+                   : "");
     }
 
     /// <summary>Parses a line written by <see cref="ToRawLine"/>; false for any other line.</summary>
@@ -61,6 +81,15 @@ public sealed class SandboxTimings
                 case "gone": timings.Destroyed = v; break;
                 case "accel": accelerator = kv[1] == "-" ? null : kv[1]; break;
                 case "boot": timings.Boot = kv[1] == "-" ? null : kv[1]; break;
+                case "steps":
+                    foreach (var step in kv[1].Split(',', StringSplitOptions.RemoveEmptyEntries))
+                    {
+                        var nameAt = step.Split('@', 2);
+                        if (nameAt.Length == 2 && long.TryParse(nameAt[1], System.Globalization.NumberStyles.Integer,
+                                System.Globalization.CultureInfo.InvariantCulture, out long at))
+                            timings.Step(nameAt[0], at);
+                    }
+                    break;
             }
         }
         return true;
@@ -74,4 +103,8 @@ public sealed class SandboxTimings
         yield return ("workload exit", SinceRequest(WorkloadExited));
         yield return ("destroyed", SinceRequest(Destroyed));
     }
+
+    /// <summary>The steps in time order, each with ms since <see cref="Requested"/>.</summary>
+    public IEnumerable<(string Name, double Milliseconds)> StepsSinceRequest() =>
+        Steps.OrderBy(s => s.Ns).Select(s => (s.Name, (s.Ns - Requested) / 1e6));
 }

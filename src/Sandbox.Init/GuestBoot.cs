@@ -20,6 +20,9 @@ internal static class GuestBoot
     private const string ScratchDir = "/sandbox/scratch";
     internal const string NewRoot = "/sandbox/root";
 
+    // Boot steps before the channel exists, sent with a traced run's marks after Start.
+    private static long s_mounted, s_portOpened;
+
     public static int Run(string[] args)
     {
         // Init's first instruction, as near as managed code gets to it.
@@ -28,22 +31,29 @@ internal static class GuestBoot
         try
         {
             MountKernelFileSystems();
+            s_mounted = Processes.MonotonicNs();
             var channel = VirtioPort.Open(PortName);
+            s_portOpened = Processes.MonotonicNs();
+            if (Environment.GetEnvironmentVariable("sandbox_prewarm") == "1") Prewarm();
             channel.Send(MessageType.Hello, Payload.Hello(Processes.MonotonicNs()));
             channel.SendMark(MarkKind.InitStarted, started);
 
             if (channel.ReadStart() is not InitSpec spec) return code;
+            long startReceived = Processes.MonotonicNs();
             try
             {
                 ApplyHostState(spec);
                 // A second Hello: the guest may have waited (paused) in the warm pool since the first, so the host
                 // re-aligns the marks that follow to its own clock.
                 channel.Send(MessageType.Hello, Payload.Hello(Processes.MonotonicNs()));
+                // After that Hello: a warm member's claimer has no other alignment for them.
+                if (spec.TraceBoot) TraceBoot(channel, startReceived);
                 MountRoot(spec);
+                if (spec.TraceBoot) channel.SendMark(MarkKind.RootMounted, Processes.MonotonicNs());
                 // A bridge network: eth0 from the host's IPAM (see docs/network.md).
                 if (spec.Interface is GuestInterface nic) Network.GuestNetwork.Configure(nic);
                 // The workload runs under its own init in its own pid namespace and cgroup (GuestWorkloadInit).
-                code = GuestWorkloadInit.Spawn(spec, channel.Port!);
+                code = GuestWorkloadInit.Spawn(spec, channel, channel.Port!);
             }
             catch (InitSetupException e)
             {
@@ -62,6 +72,40 @@ internal static class GuestBoot
             catch (ErrnoException e) { Console.Error.WriteLine($"sandbox-init: {e.Message}"); }
         }
         return code;
+    }
+
+    /// <summary>
+    /// A warm pool member (kernel parameter <c>sandbox_prewarm=1</c>): run the Start spec's serializer and parser once
+    /// before Hello, so that TCG has translated that code before the member pauses; a claimed member's Start then costs
+    /// the run the parse, not the translation (it was the largest guest step of a warm run; bench/vm-breakdown.sh).
+    /// </summary>
+    private static void Prewarm()
+    {
+        var sample = new InitSpec
+        {
+            Mode = InitMode.Guest, Argv = ["true"], Env = ["PATH=/usr/bin:/bin", "HOSTNAME=sandbox"], Lower = "/dev/vda",
+            Rlimits = [new Rlimit { Resource = 7, Soft = 1024, Hard = 1024 }], GuestLimits = new GuestLimits { MemoryMaxBytes = 1 << 26 },
+            PidMax = 4194304, RealtimeNs = 1, EntropySeed = new byte[64], ExtraHosts = ["h:127.0.0.1"],
+        };
+        try { Payload.ReadStart(Payload.Start(sample)); }
+        catch (Exception e) when (e is ProtocolException or System.Text.Json.JsonException) { Console.Error.WriteLine($"sandbox-init: prewarm: {e.Message}"); }
+    }
+
+    /// <summary>A traced run (--timings-detail): Start's arrival and the kernel's boot marks from its log.</summary>
+    private static void TraceBoot(InitChannel channel, long startReceived)
+    {
+        channel.SendMark(MarkKind.StartReceived, startReceived);
+        channel.SendMark(MarkKind.KernelFileSystemsMounted, s_mounted);
+        channel.SendMark(MarkKind.PortOpened, s_portOpened);
+        try
+        {
+            foreach (var (kind, ns) in KernelLog.BootMarks()) channel.SendMark(kind, ns);
+        }
+        catch (Exception e) when (e is ErrnoException or IOException)
+        {
+            Console.Error.WriteLine($"sandbox-init: no boot trace from the kernel's log: {e.Message}");
+        }
+        channel.SendMark(MarkKind.TraceRead, Processes.MonotonicNs());
     }
 
     /// <summary>The wall clock and entropy of this run, from Start (a pooled guest booted long before it).</summary>

@@ -19,7 +19,7 @@ internal static class GuestWorkloadInit
     private const int PortFd = 3, SpecFd = 4;
 
     /// <summary>Guest PID 1: limits, then the workload's init in its namespaces; returns its exit code.</summary>
-    public static int Spawn(InitSpec spec, SafeFileHandle port)
+    public static int Spawn(InitSpec spec, InitChannel channel, SafeFileHandle port)
     {
         if (spec.PidMax > 0) Workload.Try(InitFailure.Other, $"set kernel.pid_max to {spec.PidMax}", () => SetPidMax(spec.PidMax));
         GuestCgroup.Create(spec.GuestLimits ?? new GuestLimits());
@@ -45,6 +45,8 @@ internal static class GuestWorkloadInit
             // The OOM killer should pick the workload, not its init (as in a container).
             try { File.WriteAllText($"/proc/{child.Pid}/oom_score_adj", "-999"); } catch (IOException) { }
             Workload.Try(InitFailure.Other, "start the workload's init", child.Release);
+            // Before the spec: the workload's init writes to the same port once it has it (one writer at a time).
+            if (spec.TraceBoot) channel.SendMark(MarkKind.WorkloadInitSpawned, Processes.MonotonicNs());
             using (specWrite) Files.WriteAll(specWrite, Payload.Start(spec));
             int status = Processes.Wait(child.Pid);
             if (Processes.Signaled(status, out int signal))
@@ -67,9 +69,20 @@ internal static class GuestWorkloadInit
         if (now != value.ToString()) throw new IOException($"{path} reads {now} after writing {value}");
     }
 
+    /// <summary>
+    /// The guest boots with <c>norandmaps</c> so that both inits share qemu's translated code (DomainDefinition); from
+    /// here on every exec (the workload, exec'd processes) is randomized again, as the kernel's default is.
+    /// </summary>
+    private static void EnableAslr()
+    {
+        using var fd = Files.Open("/proc/sys/kernel/randomize_va_space", Files.O_WRONLY);
+        Files.WriteAll(fd, "2\n"u8);
+    }
+
     /// <summary>The workload's init: PID 1 of the workload's pid namespace.</summary>
     public static int Run()
     {
+        long started = Processes.MonotonicNs();
         var port = new SafeFileHandle(PortFd, ownsHandle: true);
         var channel = new InitChannel(new FileStream(port, FileAccess.Read, 0), new FileStream(port, FileAccess.Write, 0)) { Port = port, HostSeen = true };
         InitSpec spec;
@@ -84,6 +97,13 @@ internal static class GuestWorkloadInit
         {
             channel.SendError(InitFailure.Spec, 0, "the workload's init got no spec from the guest's init: " + e.Message);
             return 125;
+        }
+        if (spec.TraceBoot) channel.SendMark(MarkKind.WorkloadInitStarted, started);
+        try { Workload.Try(InitFailure.Other, "turn address space randomization back on", EnableAslr); }
+        catch (InitSetupException e)
+        {
+            channel.SendError(e.Failure, e.Errno, e.Message);
+            return e.ExitCode;
         }
         GuestCgroup.OpenEvents();
         int code = Workload.Run(spec, channel, GuestBoot.NewRoot, RootSwitch.MoveAndChroot, StdioMode.Channel);

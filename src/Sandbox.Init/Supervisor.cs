@@ -20,10 +20,8 @@ internal sealed class Supervisor(InitChannel channel, SandboxProcess main, bool 
     {
         using var sigchld = Files.BlockedSignalFd(Processes.SIGCHLD);
         channel.StartReceiving();
-        // Init now lives as long as the sandbox, mostly idle: give back what setting up the workload allocated and the
-        // GC's free region space (about 1 MiB per sandbox; docs/process-model.md, "Owner memory").
-        GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         long exitedAt = 0;
+        bool compacted = false;
         bool hostGone = false;
 
         while (main.Status is null)
@@ -37,7 +35,15 @@ internal sealed class Supervisor(InitChannel channel, SandboxProcess main, bool 
                 if (p.Stdio.StderrReader is not null) Add(ref n, p.Stdio.StderrReader.Fd);
             }
             // The timeout only matters if SIGCHLD went to a thread that does not block it: reap anyway now and then.
-            Files.Poll(_fds.AsSpan(0, n), 500);
+            if (Files.Poll(_fds.AsSpan(0, n), 500) == 0 && !compacted)
+            {
+                // Init lives as long as the sandbox, mostly idle: once nothing happened for a while, give back what
+                // setting up the workload allocated and the GC's free region space (about 1 MiB per sandbox;
+                // docs/process-model.md, "Owner memory"). Not before: a full compacting GC right after the exec cost a
+                // short workload's exit 100+ ms in a TCG guest (bench/vm-breakdown.sh).
+                GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+                compacted = true;
+            }
 
             while (Files.ReadSignal(sigchld) != 0) { }
             Reap(ref exitedAt);

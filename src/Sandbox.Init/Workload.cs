@@ -45,6 +45,7 @@ public static partial class Workload
 
             // 2. Switch roots: from here on only the sandbox's tree is reachable.
             Rootfs.SwitchRoot(newRoot, how);
+            if (spec.TraceBoot) channel.SendMark(MarkKind.RootSwitched, Processes.MonotonicNs());
             if (spec.Bundle is not null) BundleRootfs.Finish(spec.Bundle);
             else if (spec.Privileged) Try(InitFailure.Rootfs, "make /sys writable", Rootfs.MakeSysWritable);
             else Rootfs.MaskPaths();

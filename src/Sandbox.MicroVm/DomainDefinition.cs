@@ -24,17 +24,44 @@ internal sealed record DomainDefinition
     public required string ChannelSocketPath { get; init; }
     public required string ConsoleLogPath { get; init; }
     public string PortName { get; init; } = "org.sandbox.init.0";
+    /// <summary>
+    /// A warm pool member: init runs its Start parser once before it says Hello, so that a claimed member does not pay
+    /// TCG's translation of that code on the run's path (docs/microvm.md, "Warm pool").
+    /// </summary>
+    public bool Prewarm { get; init; }
     /// <summary>A virtio-net NIC on a bridge network; null: no NIC (loopback only).</summary>
     public GuestNic? Nic { get; init; }
     /// <summary>Host directories shared over virtio-9p (an OCI bundle's rootfs and bind sources).</summary>
     public IReadOnlyList<GuestShare> Shares { get; init; } = [];
 
     /// <summary>The guest kernel's command line.</summary>
+    /// <summary>The kernel parameter (and so init's environment variable) that asks init to prewarm.</summary>
+    public const string PrewarmParameter = "sandbox_prewarm";
+
     public string KernelCommandLine()
     {
-        var sb = new StringBuilder("console=ttyS0 reboot=t panic=-1 quiet");
+        // random.trust_cpu=on: the kernel seeds its RNG from RDRAND at boot (TCG emulates it from the host's getrandom;
+        // KVM passes the CPU's through). Without it the first getrandom(2) in the guest (the .NET runtime's, early in
+        // init) blocked until the kernel's jitter entropy collector had enough: 1.2-3 s of every cold boot under TCG
+        // (bench/vm-breakdown.sh, "init: mount /dev /proc /sys"). The host's seed at Start still mixes in fresh bytes.
+        // norandmaps: the guest's PID 1 and the workload's init (the same binary) map at the same addresses, so qemu's
+        // TCG reuses the first one's translated code for the second (translation blocks are looked up by virtual and
+        // physical address): the workload's init reached its root switch in 75-110 ms instead of 290-310 ms. The
+        // workload's init turns randomization back on (randomize_va_space=2) before anything else is exec'd, so the
+        // workload and exec'd processes get ASLR as on any host (GuestWorkloadInit).
+        var sb = new StringBuilder("console=ttyS0 reboot=t panic=-1 quiet random.trust_cpu=on norandmaps");
         // Without ACPI nothing else tells the TCG guest its TSC frequency (see HostClock).
         if (HostClock.TscKhz is long khz) sb.Append(" tsc_early_khz=").Append(khz.ToString(CultureInfo.InvariantCulture));
+        // TCG has no TSC-deadline timer, so the kernel calibrates the local APIC timer against the PIT: 220 ms of every
+        // TCG boot (two 100 ms windows). A single vCPU can do without it: the PIT is then the one-shot clock event device
+        // (NO_HZ and high-resolution timers still work; the guest has no ACPI, libvirt passes -no-acpi). With several
+        // vCPUs the secondary ones need their local timer ("could not switch to one-shot mode"), so they keep it; KVM
+        // guests (host-passthrough: TSC-deadline) skip the calibration anyway.
+        if (Accelerator == Accelerator.Tcg && Cpus == 1) sb.Append(" noapictimer");
+        // An unknown key=value reaches init as an environment variable.
+        if (Prewarm) sb.Append(' ').Append(PrewarmParameter).Append("=1");
+        // For measurements and debugging only (e.g. "loglevel=7 initcall_debug"); documented in docs/microvm.md.
+        if (Environment.GetEnvironmentVariable("SANDBOX_VM_KERNEL_ARGS") is { Length: > 0 } extra) sb.Append(' ').Append(extra);
         return sb.ToString();
     }
 

@@ -55,6 +55,7 @@ internal sealed class GuestDomain : IAsyncDisposable
         {
             var xml = definition.ToXml();
             guest._createCalled = true;
+            timings.Step("create-called");
             guest._domain = await Task.Run(() => connection.CreateDomain(xml, flags), CancellationToken.None)
                 .ConfigureAwait(false);
             timings.Created = SandboxTimings.Now();

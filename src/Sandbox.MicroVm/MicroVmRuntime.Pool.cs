@@ -21,6 +21,7 @@ public sealed partial class MicroVmRuntime
         var claimed = await WarmPool.TryClaimAsync(_paths, shape, DomainOwner.Current(_paths), definition.ConsoleLogPath, _log, cancellationToken)
             .ConfigureAwait(false);
         if (claimed is null) return null;
+        timings.Step("claimed");
         var connection = await ConnectAsync(cancellationToken).ConfigureAwait(false);
         // The member's own domain and paths; the console log is in this run's directory now.
         var adopted = definition with { Name = claimed.Member.Domain };
@@ -73,6 +74,7 @@ public sealed partial class MicroVmRuntime
                 RootDiskPath = lease.RootfsPath,
                 ChannelSocketPath = dir.PathOf("init.sock"),
                 ConsoleLogPath = dir.PathOf("console.log"),
+                Prewarm = true,
             };
             var timings = new SandboxTimings { Requested = SandboxTimings.Now() };
             guest = await GuestDomain.BootAsync(connection, definition, dir, removeDirectory: true, id, BootDeadline, timings, _log,

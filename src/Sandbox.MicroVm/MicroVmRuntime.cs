@@ -99,12 +99,14 @@ public sealed partial class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
 
         var connection = await ConnectAsync(cancellationToken).ConfigureAwait(false);
         var accelerator = (await GetAcceleratorAsync(cancellationToken).ConfigureAwait(false)).Accelerator;
+        timings.Step("libvirt-connected");
 
         // An OCI bundle brings its own rootfs directory, shared with the guest instead of an image's EROFS disk.
         var bundle = spec.Bundle is { } b ? PlanBundle(b) : null;
         IImageLease image = bundle is not null ? new BundleRootfsLease(spec.Bundle!.RootfsPath)
             : await _images.AcquireAsync(spec.Image, RootfsForm.ErofsImage, cancellationToken).ConfigureAwait(false);
         MicroVmLog.Phase(_log, "acquire image", timings.SinceRequest(SandboxTimings.Now()) ?? 0);
+        timings.Step("image-acquired");
         GuestDomain? guest = null;
         INetworkAttachment? network = null;
         string? createdDir = null;
@@ -128,6 +130,7 @@ public sealed partial class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
             initSpec.Privileged = spec.Privileged;
             // Per-run state a pooled guest must not carry over from its boot (docs/microvm.md, "Warm pool").
             initSpec.EntropySeed = System.Security.Cryptography.RandomNumberGenerator.GetBytes(64);
+            initSpec.TraceBoot = spec.TraceBoot;
             if (spec.Network == NetworkMode.Bridge)
                 network = await Networks!.AttachGuestAsync(
                     spec.PublishAll ? spec with { Ports = PortMapping.WithExposed(spec.Ports, image.Config.ExposedPorts) } : spec,

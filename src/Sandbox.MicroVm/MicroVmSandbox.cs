@@ -151,6 +151,7 @@ public sealed partial class MicroVmSandbox : ISandbox
         try { await _guest.Session.Receiving.ConfigureAwait(false); }
         catch (Exception e) when (e is OperationCanceledException or IOException) { }
         _image.Dispose();
+        Timings.Step("cleaned-up");
     }
 
     internal static string FormatId(string id) => string.Create(CultureInfo.InvariantCulture, $"sandbox-{id}");

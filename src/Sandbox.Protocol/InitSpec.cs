@@ -87,6 +87,12 @@ public sealed class InitSpec
     /// share entropy whatever the guest did before Start (docs/microvm.md, "Warm pool").
     /// </summary>
     public byte[]? EntropySeed { get; set; }
+
+    /// <summary>
+    /// Send the detailed marks (<see cref="MarkKind.KernelStarted"/> and after) for a boot breakdown
+    /// (<c>sandbox run --timings-detail</c>). Off by default: reading the kernel's log costs guest time.
+    /// </summary>
+    public bool TraceBoot { get; set; }
 }
 
 /// <summary>A virtio-9p share the guest mounts: its tag, where (ignored for the root), read-only or not.</summary>

@@ -59,4 +59,56 @@ public enum MarkKind : byte
     WorkloadStarted = 2,
     /// <summary>init reaped the workload.</summary>
     WorkloadExited = 3,
+
+    // The detailed marks of a traced run (InitSpec.TraceBoot, `sandbox run --timings-detail`); the host names them
+    // with BootStep. The kernel's are read back from its log (/dev/kmsg) by the guest's PID 1 after Start.
+    /// <summary>The guest kernel's clock started (its log's time 0).</summary>
+    KernelStarted = 4,
+    /// <summary>The kernel began unpacking the initramfs.</summary>
+    InitramfsUnpackStarted = 5,
+    /// <summary>The kernel finished unpacking the initramfs (and freed its copy).</summary>
+    InitramfsUnpacked = 6,
+    /// <summary>The kernel exec'd /init.</summary>
+    InitExecuted = 7,
+    /// <summary>The guest's PID 1 has read and parsed Start.</summary>
+    StartReceived = 8,
+    /// <summary>The guest's PID 1 has mounted the root (disk, tmpfs, overlay).</summary>
+    RootMounted = 9,
+    /// <summary>The guest's PID 1 has spawned the workload's init into its namespaces and cgroup.</summary>
+    WorkloadInitSpawned = 10,
+    /// <summary>The workload's init (a second process in a guest) runs its first managed instruction.</summary>
+    WorkloadInitStarted = 11,
+    /// <summary>The workload's init has switched into the sandbox's root.</summary>
+    RootSwitched = 12,
+    /// <summary>The guest's PID 1 has read the kernel's log for the marks above (the trace's own cost ends here).</summary>
+    TraceRead = 13,
+    /// <summary>The guest's PID 1 has mounted /dev, /proc and /sys (sent with the trace, after Start).</summary>
+    KernelFileSystemsMounted = 14,
+    /// <summary>The guest's PID 1 has found and opened its virtio-serial port (sent with the trace, after Start).</summary>
+    PortOpened = 15,
+}
+
+/// <summary>The names the host gives the detailed marks (timings' steps).</summary>
+public static class BootStep
+{
+    public static string? NameOf(MarkKind kind) => kind switch
+    {
+        MarkKind.KernelStarted => "kernel",
+        MarkKind.InitramfsUnpackStarted => "initramfs-unpack",
+        MarkKind.InitramfsUnpacked => "initramfs-done",
+        MarkKind.InitExecuted => "init-exec",
+        MarkKind.StartReceived => "start-received",
+        MarkKind.RootMounted => "root-mounted",
+        MarkKind.WorkloadInitSpawned => "workload-init-spawned",
+        MarkKind.WorkloadInitStarted => "workload-init-started",
+        MarkKind.RootSwitched => "root-switched",
+        MarkKind.TraceRead => "trace-read",
+        MarkKind.KernelFileSystemsMounted => "kernel-fs-mounted",
+        MarkKind.PortOpened => "port-opened",
+        _ => null,
+    };
+
+    /// <summary>Marks of the guest's boot before Start: meaningless for a warm pool member (it booted long before).</summary>
+    public static bool IsBeforeStart(MarkKind kind) =>
+        kind is >= MarkKind.KernelStarted and <= MarkKind.InitExecuted or MarkKind.KernelFileSystemsMounted or MarkKind.PortOpened;
 }

@@ -22,6 +22,44 @@ public sealed class MicroVmRuntimeTests(VmFixture vm)
     }
 
     [Fact]
+    public async Task A_traced_run_reports_the_guest_kernels_and_inits_steps_in_order()
+    {
+        var r = await vm.RunAsync(VmFixture.Busybox("true") with { TraceBoot = true });
+        Assert.Equal(ExitStatus.Exited(0), r.Status);
+        var t = r.Sandbox.Timings;
+        var steps = t.Steps.ToDictionary(s => s.Name, s => s.Ns);
+        var report = string.Join(", ", t.StepsSinceRequest().Select(s => $"{s.Name}={s.Milliseconds:0.0}"));
+        // The guest's marks (the kernel's from its log, init's from its clock) are aligned with the host's clock at init's
+        // second Hello, the host's are its own: order is checked within each clock.
+        string[][] groups =
+        [
+            ["kernel", "initramfs-unpack", "initramfs-done", "init-exec", "kernel-fs-mounted", "port-opened", "start-received", "trace-read",
+                "root-mounted", "workload-init-spawned", "workload-init-started", "root-switched"],
+            ["create-called", "hello", "start-sent", "exit-received"],
+        ];
+        foreach (var order in groups)
+        {
+            foreach (var name in order) Assert.True(steps.ContainsKey(name), $"no step {name}: {report}");
+            for (int i = 1; i < order.Length; i++)
+                Assert.True(steps[order[i - 1]] <= steps[order[i]], $"{order[i - 1]} after {order[i]}: {report}");
+        }
+        Assert.True(steps["root-switched"] <= t.WorkloadStarted && t.WorkloadStarted <= t.WorkloadExited, report);
+    }
+
+    [Fact]
+    public async Task The_workload_gets_address_space_randomization()
+    {
+        // The guest boots with norandmaps (its two inits share qemu's translated code); the workload's init turns it
+        // back on before the workload's exec, so two processes of the workload get different stacks.
+        var r = await vm.RunAsync(VmFixture.Busybox("sh", "-c",
+            "cat /proc/sys/kernel/randomize_va_space; grep '\\[stack\\]' /proc/self/maps; grep '\\[stack\\]' /proc/self/maps"));
+        var lines = r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(lines.Length == 3, r.Stdout + r.Stderr);
+        Assert.Equal("2", lines[0]);
+        Assert.NotEqual(lines[1], lines[2]);
+    }
+
+    [Fact]
     public async Task Exit_codes_and_signals_come_back()
     {
         Assert.Equal(ExitStatus.Exited(7), (await vm.RunAsync(VmFixture.Busybox("sh", "-c", "exit 7"))).Status);

@@ -38,6 +38,7 @@ public static partial class RunCommand
         new(false, "--userns"),
         new(false, "--timings"),
         new(false, "--timings-raw"),
+        new(false, "--timings-detail"),
         new(true, "--pull"),
         .. RegistryCommandOptions.Specs,
         new(false, "--help"),
@@ -75,6 +76,7 @@ public static partial class RunCommand
           --userns             Map root in the sandbox to an unprivileged host range
           --timings            Print when each phase was reached, to stderr
           --timings-raw        The same as one machine-readable line (monotonic ns), for harnesses
+          --timings-detail     --timings and, for --vm, every step: host, guest kernel, init (bench/vm-breakdown.sh)
           --pull missing|always|never
                                Pull the image from its registry: when it is not in the store (default), every time, or never
         """ + RegistryCommandOptions.Usage;
@@ -93,7 +95,8 @@ public static partial class RunCommand
         if (parsed.Has("--detach")) return await RunDetachedAsync(global, spec, ct).ConfigureAwait(false);
 
         await using var runtime = await CreateRuntimeAsync(global, spec.Isolation, ct).ConfigureAwait(false);
-        var timings = parsed.Has("--timings-raw") ? TimingsOutput.Raw : parsed.Has("--timings") ? TimingsOutput.Human : TimingsOutput.None;
+        var timings = parsed.Has("--timings-raw") ? TimingsOutput.Raw
+            : parsed.Has("--timings") || parsed.Has("--timings-detail") ? TimingsOutput.Human : TimingsOutput.None;
         var store = new SandboxStore(global.Paths);
         // Like every lifecycle command, a foreground run first cleans up after owners that died (a killed run).
         await new SandboxReaper(store, global.LibvirtUri, global.LoggerFactory.CreateLogger("Sandbox.Reaper"))
@@ -201,6 +204,7 @@ public static partial class RunCommand
                 parsed.Value("--cpus") is string c ? ParsedArgs.ParsePositiveDouble("--cpus", c) : null,
                 parsed.Value("--pids-limit") is string p ? ParsedArgs.ParsePositiveLong("--pids-limit", p) : null),
             Ulimits = [.. parsed.Values("--ulimit").Select(ParseUlimit)],
+            TraceBoot = parsed.Has("--timings-detail"),
         };
     }
 
@@ -279,5 +283,7 @@ public static partial class RunCommand
         var accel = sandbox.Accelerator.ToShortName() is string a ? $" [{a}]" : "";
         var boot = sandbox.Timings.Boot is string b ? $", {b}" : "";
         Console.Error.WriteLine($"timings ({sandbox.Isolation.ToString().ToLowerInvariant()}{accel}{boot}): {line}");
+        if (sandbox.Timings.Steps.Count > 0)
+            Console.Error.WriteLine("steps: " + string.Join("  ", sandbox.Timings.StepsSinceRequest().Select(s => $"{s.Name} {s.Milliseconds:0.0}ms")));
     }
 }

@@ -43,7 +43,10 @@ public sealed class PoolMember : IAsyncDisposable
         listener.Bind(new UnixDomainSocketEndPoint(_dir.PathOf(PoolMemberRecord.SocketName)));
         listener.Listen(8);
         using var stopWatch = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var gone = Task.Run(() => WatchChannel(stopWatch.Token), CancellationToken.None);
+        // Wakes the watcher's poll(2) at once when a claim or drain arrives (a claim waits for the watcher to let go).
+        using var wake = Files.EventFd();
+        using var wakeOnStop = stopWatch.Token.Register(() => Files.EventFdSignal(wake));
+        var gone = Task.Run(() => WatchChannel(wake, stopWatch.Token), CancellationToken.None);
         try
         {
             while (true)
@@ -97,17 +100,23 @@ public sealed class PoolMember : IAsyncDisposable
 
     /// <summary>
     /// Completes when the channel reports a hang-up or data: qemu closed it (the domain is gone), and init sends
-    /// nothing between its ready mark and Start. poll(2), not a read, so no byte of the claimer's is consumed.
+    /// nothing between its ready mark and Start. poll(2), not a read, so no byte of the claimer's is consumed; the
+    /// eventfd <paramref name="wake"/> ends the wait when the holder stops watching (it was a 250 ms poll tick, paid by
+    /// every claim).
     /// </summary>
-    private void WatchChannel(CancellationToken stop)
+    private void WatchChannel(SafeFd wake, CancellationToken stop)
     {
         const short POLLRDHUP = 0x2000;
         using var fd = _guest.ChannelFd();
-        Span<Files.PollFd> fds = [new Files.PollFd { Fd = fd.Fd, Events = (short)(Files.POLLIN | POLLRDHUP) }];
+        Span<Files.PollFd> fds =
+        [
+            new Files.PollFd { Fd = fd.Fd, Events = (short)(Files.POLLIN | POLLRDHUP) },
+            new Files.PollFd { Fd = wake.Fd, Events = Files.POLLIN },
+        ];
         while (!stop.IsCancellationRequested)
         {
-            fds[0].Revents = 0;
-            if (Files.Poll(fds, 250) > 0 && fds[0].Revents != 0) return;
+            fds[0].Revents = fds[1].Revents = 0;
+            if (Files.Poll(fds, -1) > 0 && (fds[0].Revents != 0 || fds[1].Revents != 0)) return;
         }
     }
 

@@ -56,6 +56,7 @@ public sealed class InitSession
             {
                 case MessageType.Hello:
                     OnHello(frame.Payload);
+                    _timings.Step("hello");
                     break;
                 case MessageType.Mark when _hello:
                     var mark = MarkMessage.Decode(frame.Payload);
@@ -75,6 +76,7 @@ public sealed class InitSession
         lock (_processes) _processes[Frame.MainProcess] = main;
         Main = main;
         await _writer.WriteAsync(MessageType.Start, Frame.MainProcess, Payload.Start(spec), cancellationToken).ConfigureAwait(false);
+        _timings.Step("start-sent");
         _receive = Task.Run(ReceiveAsync, CancellationToken.None);
         main.BeginStreams();
         return main;
@@ -192,6 +194,7 @@ public sealed class InitSession
                         var status = exit.Signal != 0 ? ExitStatus.Killed(exit.Signal, exit.OomKilled) : ExitStatus.Exited(exit.Code);
                         if (frame.Process == Frame.MainProcess)
                         {
+                            _timings.Step("exit-received");
                             // init's last word: the sandbox is over, whatever else was running is dead.
                             EndAll(null);
                             Main?.OnExited(status);
@@ -259,6 +262,8 @@ public sealed class InitSession
 
     private void OnMark(MarkMessage mark)
     {
+        // A claimer of a warm member has seen no Hello yet: marks before init's second one cannot be aligned.
+        if (_alignClock && !_hello) return;
         long host = mark.MonotonicNs + ClockOffset;
         switch (mark.Kind)
         {
@@ -269,6 +274,11 @@ public sealed class InitSession
                 Main?.OnStarted(0);
                 break;
             case MarkKind.WorkloadExited: _timings.WorkloadExited = host; break;
+            default:
+                // A warm pool member booted long before this run: its boot marks are not this run's.
+                if (BootStep.NameOf(mark.Kind) is string step && !(_timings.Boot == "warm" && BootStep.IsBeforeStart(mark.Kind)))
+                    _timings.Step(step, host);
+                break;
         }
     }
 
