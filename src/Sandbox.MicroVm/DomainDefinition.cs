@@ -34,10 +34,10 @@ internal sealed record DomainDefinition
     /// <summary>Host directories shared over virtio-9p (an OCI bundle's rootfs and bind sources).</summary>
     public IReadOnlyList<GuestShare> Shares { get; init; } = [];
 
-    /// <summary>The guest kernel's command line.</summary>
     /// <summary>The kernel parameter (and so init's environment variable) that asks init to prewarm.</summary>
     public const string PrewarmParameter = "sandbox_prewarm";
 
+    /// <summary>The guest kernel's command line.</summary>
     public string KernelCommandLine()
     {
         // random.trust_cpu=on: the kernel seeds its RNG from RDRAND at boot (TCG emulates it from the host's getrandom;
