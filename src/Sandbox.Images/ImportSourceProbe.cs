@@ -50,7 +50,7 @@ internal static partial class ImportSourceProbe
                 if (name == "manifest.json") dockerManifest = true;
             }
         }
-        catch (Exception e) when (e is InvalidDataException or EndOfStreamException or FormatException)
+        catch (Exception e) when (TarErrors.IsCorrupt(e))
         {
             throw new SandboxException(SandboxFailure.Image, $"{path}: corrupt tar archive ({e.Message})", e);
         }

@@ -53,7 +53,7 @@ internal sealed class LayerUnpacker : IDisposable
             {
                 entry = reader.GetNextEntry(copyData: false);
             }
-            catch (Exception e) when (e is InvalidDataException or EndOfStreamException or FormatException or ArgumentException)
+            catch (Exception e) when (TarErrors.IsCorrupt(e))
             {
                 throw new SandboxException(SandboxFailure.Image, $"{what}: not a readable tar stream ({e.Message})", e);
             }

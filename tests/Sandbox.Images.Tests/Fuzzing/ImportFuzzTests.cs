@@ -129,6 +129,36 @@ public sealed class ImportFuzzTests : IDisposable
         }, iter: Fuzz.Iter(iterations), threads: 1, print: Fuzz.Print);
     }
 
+    /// <summary>
+    /// Regression (Docker_archive_mutated, seed d7mlhHQeO_u2): a header whose size field is base-256 (high bit set) and
+    /// too large for a long made TarReader throw OverflowException, which escaped the importer without a clear message.
+    /// </summary>
+    [Fact]
+    public void A_base256_size_too_large_for_a_long_is_a_corrupt_archive()
+    {
+        var header = new byte[1024]; // one header and one zero block
+        Encoding.ASCII.GetBytes("manifest.json").CopyTo(header, 0);
+        Encoding.ASCII.GetBytes("0000644\0").CopyTo(header, 100);
+        Encoding.ASCII.GetBytes("0000000\0").CopyTo(header, 108);
+        Encoding.ASCII.GetBytes("0000000\0").CopyTo(header, 116);
+        header[124] = 0x80;
+        for (int i = 125; i < 136; i++) header[i] = 0xFF;
+        Encoding.ASCII.GetBytes("00000000000\0").CopyTo(header, 136);
+        header[156] = (byte)'0';
+        Encoding.ASCII.GetBytes("ustar\0" + "00").CopyTo(header, 257);
+        int sum = 0;
+        for (int i = 0; i < 512; i++) sum += i is >= 148 and < 156 ? ' ' : header[i];
+        Encoding.ASCII.GetBytes(Convert.ToString(sum, 8).PadLeft(6, '0') + "\0 ").CopyTo(header, 148);
+        var path = NewInput("overflow") + ".tar";
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllBytes(path, header);
+
+        var e = Assert.Throws<SandboxException>(() => _store.ImportAsync(path, "fuzz:t").GetAwaiter().GetResult());
+        Assert.Equal(SandboxFailure.Image, e.Reason);
+        Assert.Contains("corrupt tar archive", e.Message);
+        Assert.Equal("", StoreState.Of(_dir.ImagesDir).Temp);
+    }
+
     [Fact]
     public void Oci_archive_mutated() => ArchiveCampaign(OciArchive(), "oci-archive", 120);
 
