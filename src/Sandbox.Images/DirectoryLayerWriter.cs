@@ -4,12 +4,16 @@ using Sandbox.Interop.Libc;
 
 namespace Sandbox.Images;
 
-/// <summary>Writes a directory tree as one tar layer, keeping owners, modes, times, symlinks and hardlinks.</summary>
+/// <summary>
+/// Writes a directory tree as one tar layer, keeping owners, modes, times, symlinks and hardlinks. GNU format: long
+/// names and large ids or sizes without PAX headers, whose names .NET's writer builds from the writing process's pid
+/// (the same tree imported by two processes gave two digests).
+/// </summary>
 internal static class DirectoryLayerWriter
 {
     public static void Write(string directory, Stream output)
     {
-        using var writer = new TarWriter(output, TarEntryFormat.Pax, leaveOpen: true);
+        using var writer = new TarWriter(output, TarEntryFormat.Gnu, leaveOpen: true);
         var seen = new Dictionary<(uint, uint, ulong), string>();
         var root = Path.GetFullPath(directory);
         WriteEntry(writer, root, "", Statx.GetNoFollow(root), seen);
@@ -33,27 +37,27 @@ internal static class DirectoryLayerWriter
     private static void WriteEntry(TarWriter writer, string full, string rel, Statx.Info info, Dictionary<(uint, uint, ulong), string> seen)
     {
         var name = rel.Length == 0 ? "./" : rel;
-        PaxTarEntry entry;
+        GnuTarEntry entry;
         switch (info.Type)
         {
             case Statx.TypeDirectory:
-                entry = new PaxTarEntry(TarEntryType.Directory, name.EndsWith('/') ? name : name + "/");
+                entry = new GnuTarEntry(TarEntryType.Directory, name.EndsWith('/') ? name : name + "/");
                 break;
             case Statx.TypeRegular when info.Nlink > 1 && seen.TryGetValue((info.DevMajor, info.DevMinor, info.Inode), out var first):
-                entry = new PaxTarEntry(TarEntryType.HardLink, name) { LinkName = first };
+                entry = new GnuTarEntry(TarEntryType.HardLink, name) { LinkName = first };
                 break;
             case Statx.TypeRegular:
                 if (info.Nlink > 1) seen[(info.DevMajor, info.DevMinor, info.Inode)] = name;
-                entry = new PaxTarEntry(TarEntryType.RegularFile, name);
+                entry = new GnuTarEntry(TarEntryType.RegularFile, name);
                 break;
             case Statx.TypeSymlink:
-                entry = new PaxTarEntry(TarEntryType.SymbolicLink, name) { LinkName = new FileInfo(full).LinkTarget ?? "" };
+                entry = new GnuTarEntry(TarEntryType.SymbolicLink, name) { LinkName = new FileInfo(full).LinkTarget ?? "" };
                 break;
             case Statx.TypeFifo:
-                entry = new PaxTarEntry(TarEntryType.Fifo, name);
+                entry = new GnuTarEntry(TarEntryType.Fifo, name);
                 break;
             case Statx.TypeCharDevice or Statx.TypeBlockDevice:
-                entry = new PaxTarEntry(info.Type == Statx.TypeCharDevice ? TarEntryType.CharacterDevice : TarEntryType.BlockDevice, name)
+                entry = new GnuTarEntry(info.Type == Statx.TypeCharDevice ? TarEntryType.CharacterDevice : TarEntryType.BlockDevice, name)
                 {
                     DeviceMajor = (int)info.RdevMajor,
                     DeviceMinor = (int)info.RdevMinor,

@@ -65,6 +65,28 @@ public class CliProcessTests
         Assert.Equal($"sandbox version {CommandLine.ProductVersion}", stdout.Trim());
     }
 
+    /// <summary>The same directory imported by two processes is one image: the layer's bytes never depend on the process.</summary>
+    [Fact]
+    public void ADirectoryImportedByTwoProcessesHasOneDigest()
+    {
+        var dir = Directory.CreateTempSubdirectory("sandbox-cli-test-");
+        try
+        {
+            var src = Path.Combine(dir.FullName, "src", new string('d', 120), "etc");
+            Directory.CreateDirectory(src);
+            File.WriteAllText(Path.Combine(src, "os-release"), "ID=twice\n");
+            var digests = new[] { "r1", "r2" }.Select(root =>
+            {
+                var (code, stdout, stderr) = Run("--root", Path.Combine(dir.FullName, root), "image", "import", Path.Combine(dir.FullName, "src"), "--name", "twice:1");
+                Assert.True(code == 0, stderr);
+                return stdout.Trim().Split(' ')[^1];
+            }).ToArray();
+            Assert.StartsWith("sha256:", digests[0]);
+            Assert.Equal(digests[0], digests[1]);
+        }
+        finally { dir.Delete(true); }
+    }
+
     [Fact]
     public void InfoReportsKernelAndCgroupMode()
     {
