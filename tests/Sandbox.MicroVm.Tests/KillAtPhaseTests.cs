@@ -51,7 +51,7 @@ public sealed partial class KillAtPhaseTests(VmFixture vm)
     /// <summary>A foreground <c>run --vm</c>: the CLI owns the VM (its libvirt connection holds the AUTODESTROY domain).</summary>
     private async Task KillForegroundRunAt(string phase)
     {
-        var before = RunDirectories();
+        var before = vm.RunDirectories();
         using var cli = StartCli("run", "--rm", "--vm", "busybox", "sleep", "100");
         _ = cli.StandardOutput.ReadToEndAsync();
         var deadline = DateTime.UtcNow.AddSeconds(300);
@@ -61,8 +61,8 @@ public sealed partial class KillAtPhaseTests(VmFixture vm)
         Assert.True(line is not null, $"run: the CLI ended before phase '{phase}'");
         cli.Kill(); // SIGKILL, right at the mark
         await cli.WaitForExitAsync();
-        var killed = RunDirectories().Except(before).ToList();
-        await NextCommandCleansUpAsync(killed, $"run, killed at '{phase}'");
+        var killed = vm.RunDirectories().Except(before).ToList();
+        await NextCommandCleansUpAsync(killed, before, $"run, killed at '{phase}'");
     }
 
     /// <summary>
@@ -71,7 +71,7 @@ public sealed partial class KillAtPhaseTests(VmFixture vm)
     /// </summary>
     private async Task KillDetachedOwnerAt(string phase)
     {
-        var before = RunDirectories();
+        var before = vm.RunDirectories();
         using var cli = StartCli("run", "-d", "--rm", "--vm", "busybox", "sleep", "100");
         var cliOut = cli.StandardOutput.ReadToEndAsync();
         var cliErr = cli.StandardError.ReadToEndAsync();
@@ -80,7 +80,7 @@ public sealed partial class KillAtPhaseTests(VmFixture vm)
         int owner = 0;
         while (DateTime.UtcNow < deadline)
         {
-            id ??= RunDirectories().Except(before).FirstOrDefault();
+            id ??= vm.RunDirectories().Except(before).FirstOrDefault();
             if (id is not null)
             {
                 var log = Path.Combine(vm.Root, "run", id, "owner.log");
@@ -111,10 +111,12 @@ public sealed partial class KillAtPhaseTests(VmFixture vm)
             Assert.Single(err.Split('\n', StringSplitOptions.RemoveEmptyEntries), l => l.StartsWith("sandbox: ", StringComparison.Ordinal));
         }
         else Assert.Equal(id, (await cliOut).Trim()[..id!.Length]);
-        await NextCommandCleansUpAsync([id!], $"run -d, owner killed at '{phase}'");
+        await NextCommandCleansUpAsync([id!], before, $"run -d, owner killed at '{phase}'");
     }
 
-    private async Task NextCommandCleansUpAsync(List<string> killed, string what)
+    /// <param name="before">The run directories before the killed command: the collection's root is shared, and other
+    /// classes' exited library sandboxes stay there until a prune (by design).</param>
+    private async Task NextCommandCleansUpAsync(List<string> killed, List<string> before, string what)
     {
         var next = TestEnvironment.Run(TestEnvironment.CliPath, "--root", vm.Root, "run", "--rm", "busybox", "true");
         Assert.True(next.Code == 0, $"{what}: the next run failed: {next.Stderr}");
@@ -131,14 +133,9 @@ public sealed partial class KillAtPhaseTests(VmFixture vm)
             if (Directory.Exists(dir))
                 Assert.Fail($"{what}: the state directory of {id} is left ({string.Join(", ", Directory.EnumerateFileSystemEntries(dir).Select(Path.GetFileName))}); the next command said: {next.Stderr}");
         }
-        Assert.Empty(RunDirectories());
+        Assert.Empty(vm.RunDirectories().Except(before));
     }
 
-    private List<string> RunDirectories()
-    {
-        var run = Path.Combine(vm.Root, "run");
-        return Directory.Exists(run) ? Directory.EnumerateDirectories(run).Select(d => Path.GetFileName(d)!).Where(d => !d.StartsWith('.')).ToList() : [];
-    }
 
     /// <summary>qemu processes of this store (their command line names the channel socket in its run directory).</summary>
     private List<int> QemuProcesses() => ProcessesWhere(c => c.Contains("qemu-system", StringComparison.Ordinal) && c.Contains(vm.Root, StringComparison.Ordinal));

@@ -55,6 +55,13 @@ public sealed class VmFixture : IAsyncLifetime
     /// Names of the sandbox domains libvirt knows right now that belong to this assembly's stores (by the store root in
     /// each domain's owner metadata): other test assemblies boot VMs on the same libvirtd at the same time.
     /// </summary>
+    /// <summary>The sandbox directories under <see cref="Root"/>'s run/ (not the hidden ones of a create in progress).</summary>
+    public List<string> RunDirectories()
+    {
+        var run = Path.Combine(Root, "run");
+        return Directory.Exists(run) ? Directory.EnumerateDirectories(run).Select(d => Path.GetFileName(d)!).Where(d => !d.StartsWith('.')).ToList() : [];
+    }
+
     public static List<string> SandboxDomains()
     {
         using var conn = LibvirtConnection.Open(TestEnvironment.LibvirtUri);
