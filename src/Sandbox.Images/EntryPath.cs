@@ -12,6 +12,9 @@ internal static class EntryPath
     /// </summary>
     public static string Normalize(string name, string what)
     {
+        // No path the kernel takes can hold a NUL (the fuzzer's find: it reached the first syscall as an ArgumentException).
+        if (name.Contains('\0'))
+            throw new SandboxException(SandboxFailure.Image, $"{what}: entry '{name.Replace('\0', '?')}' has a NUL byte in its name");
         var parts = name.Split('/', StringSplitOptions.RemoveEmptyEntries);
         var kept = new List<string>(parts.Length);
         foreach (var p in parts)

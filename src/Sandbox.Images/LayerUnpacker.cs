@@ -145,6 +145,8 @@ internal sealed class LayerUnpacker : IDisposable
             }
             case TarEntryType.SymbolicLink:
             {
+                if (entry.LinkName.Contains('\0'))
+                    throw new SandboxException(SandboxFailure.Image, $"{_what}: symlink '{entry.Name}' has a NUL byte in its target");
                 using var parent = OpenParent(parentPath);
                 PrepareSlot(parent, name, wantDirectory: false);
                 FileAt.Check(FileAt.TrySymlinkAt(entry.LinkName, parent, name), "symlinkat", path);

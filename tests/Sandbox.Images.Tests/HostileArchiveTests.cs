@@ -72,6 +72,19 @@ public sealed class HostileArchiveTests : IDisposable
         Assert.False(File.Exists(Path.Combine(_outside, "pwned")));
     }
 
+    /// <summary>Regressions (LayerFuzzTests, seed 07TEQPn-gEw1): a NUL byte in an entry's name or a symlink's target
+    /// reached the first syscall as an ArgumentException instead of a clear refusal.</summary>
+    [Fact]
+    public async Task A_NUL_byte_in_a_name_or_a_link_target_is_refused()
+    {
+        var (_, error) = await Import(new TarBuilder().File("etc/pass\0wd", "x").ToArray());
+        Assert.NotNull(error);
+        Assert.Contains("has a NUL byte in its name", error!.Message);
+        (_, error) = await Import(new TarBuilder().Symlink("link", "/etc/pass\0wd").ToArray());
+        Assert.NotNull(error);
+        Assert.Contains("has a NUL byte in its target", error!.Message);
+    }
+
     [Fact]
     public async Task Absolute_entry_is_contained()
     {
