@@ -76,7 +76,8 @@ internal sealed class ContainedDirectory : IDisposable
         }
         catch (JsonException e)
         {
-            throw new SandboxException(SandboxFailure.Image, $"{what} is malformed JSON: {e.Message}", e);
+            // System.Text.Json quotes the offending character, a newline included: keep the error one line.
+            throw new SandboxException(SandboxFailure.Image, $"{what} is malformed JSON: {e.Message.ReplaceLineEndings(" ")}", e);
         }
     }
 

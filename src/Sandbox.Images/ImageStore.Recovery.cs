@@ -24,7 +24,7 @@ public sealed partial class ImageStore
         }
         catch (JsonException e)
         {
-            problem = "malformed JSON: " + e.Message;
+            problem = "malformed JSON: " + e.Message.ReplaceLineEndings(" ");
             return null;
         }
         if (index?.Images is null)

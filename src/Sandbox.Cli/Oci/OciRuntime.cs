@@ -76,7 +76,7 @@ public static class OciRuntime
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            var message = e is SandboxException or UsageException ? CommandLine.OneLine(e) : CommandLine.OneLine(e);
+            var message = CommandLine.OneLine(e);
             Console.Error.WriteLine($"{g.Name}: {message}");
             LogLine(g, "error", message);
             if (g.Debug) Console.Error.WriteLine(e.ToString());

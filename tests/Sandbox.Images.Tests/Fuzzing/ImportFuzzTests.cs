@@ -159,6 +159,19 @@ public sealed class ImportFuzzTests : IDisposable
         Assert.Equal("", StoreState.Of(_dir.ImagesDir).Temp);
     }
 
+    /// <summary>Regression (Oci_layout_with_mutated_json, seed 76e_Va0Sl7K1): System.Text.Json quotes the offending
+    /// character in its message, so a newline where a ':' belongs made a two-line error.</summary>
+    [Fact]
+    public void Malformed_json_with_a_newline_at_the_error_is_a_one_line_error()
+    {
+        var layout = LayoutBuilder.Write(NewInput("newline"), [LayerTar]);
+        File.WriteAllText(Path.Combine(layout, "index.json"), "{\"schemaVersion\":2,\"manifestr\":fests\":\n{}]}");
+        var e = Assert.Throws<SandboxException>(() => _store.ImportAsync(layout, "fuzz:t").GetAwaiter().GetResult());
+        Assert.Equal(SandboxFailure.Image, e.Reason);
+        Assert.Contains("malformed JSON", e.Message);
+        Assert.DoesNotContain('\n', e.Message);
+    }
+
     [Fact]
     public void Oci_archive_mutated() => ArchiveCampaign(OciArchive(), "oci-archive", 120);
 
