@@ -58,7 +58,7 @@ public sealed class ContainerRuntime : ISandboxRuntime
 
         var log = _loggerFactory.CreateLogger<ContainerSandbox>();
         // An OCI bundle brings its own rootfs: no image, no overlay.
-        var lease = spec.Bundle is { } bundle ? new BundleLease(bundle.RootfsPath)
+        var lease = spec.Bundle is { } bundle ? new BundleRootfsLease(bundle.RootfsPath)
             : await _images.AcquireAsync(spec.Image, RootfsForm.Directory, cancellationToken).ConfigureAwait(false);
         ContainerLog.Phase(log, "acquire image", timings.SinceRequest(SandboxTimings.Now()) ?? 0);
         var sandbox = new ContainerSandbox(spec.Id ?? SandboxId.New(), spec, lease, _paths, _initPath, timings, log) { Networks = Networks };
@@ -101,14 +101,4 @@ public sealed class ContainerRuntime : ISandboxRuntime
         }
         return removed;
     }
-}
-
-/// <summary>An OCI bundle's rootfs in place of an image: nothing to hold, no image config (the config.json says all).</summary>
-internal sealed class BundleLease(string rootfs) : IImageLease
-{
-    public string Digest => "";
-    public string Name => rootfs;
-    public ImageConfig Config => ImageConfig.Empty;
-    public string RootfsPath => rootfs;
-    public void Dispose() { }
 }

@@ -33,3 +33,13 @@ public interface IImageLease : IDisposable
     /// <summary>The rootfs directory or block image file.</summary>
     string RootfsPath { get; }
 }
+
+/// <summary>An OCI bundle's rootfs in place of an image (both backends): nothing to hold, no image config (the config.json says all).</summary>
+public sealed class BundleRootfsLease(string rootfs) : IImageLease
+{
+    public string Digest => "";
+    public string Name => rootfs;
+    public ImageConfig Config => ImageConfig.Empty;
+    public string RootfsPath => rootfs;
+    public void Dispose() { }
+}

@@ -59,13 +59,3 @@ public sealed partial class MicroVmRuntime
         return new BundlePlan(shares, [.. mounts], bundle with { Mounts = rewritten });
     }
 }
-
-/// <summary>An OCI bundle's rootfs in place of an image: nothing to hold, no image config (the config.json says all).</summary>
-internal sealed class BundleRootfsLease(string rootfs) : IImageLease
-{
-    public string Digest => "";
-    public string Name => rootfs;
-    public ImageConfig Config => ImageConfig.Empty;
-    public string RootfsPath => rootfs;
-    public void Dispose() { }
-}
