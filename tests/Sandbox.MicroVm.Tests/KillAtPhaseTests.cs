@@ -48,6 +48,46 @@ public sealed partial class KillAtPhaseTests(VmFixture vm)
         }
     }
 
+    /// <summary>
+    /// A signal that reaches a foreground <c>run --vm</c> while its guest boots is held and delivered to the workload
+    /// once it runs (docker's sig-proxy; the workload can even print before the start returns to the CLI): the CLI
+    /// is not killed by the signal's default action, so it ends the run itself, exit 143 from the workload, and leaves
+    /// nothing behind without help from a next command. A second signal before the workload runs gives up the start:
+    /// one line, exit 130, nothing left.
+    /// </summary>
+    [Fact]
+    public async Task A_signal_during_a_vm_start_reaches_the_workload_and_a_second_one_aborts_the_start()
+    {
+        foreach (var (signals, code) in new[] { (new[] { "TERM" }, 143), (new[] { "INT", "INT" }, 130) })
+        {
+            var before = vm.RunDirectories();
+            using var cli = StartCli("run", "--rm", "--vm", "busybox", "sleep", "100");
+            var stdout = cli.StandardOutput.ReadToEndAsync();
+            var deadline = DateTime.UtcNow.AddSeconds(300);
+            var stderr = new System.Text.StringBuilder();
+            string? line;
+            while ((line = await cli.StandardError.ReadLineAsync().WaitAsync(deadline - DateTime.UtcNow)) is not null)
+            {
+                stderr.AppendLine(line);
+                if (PhaseLine().Match(line) is { Success: true } m && m.Groups[1].Value == "domain created") break;
+            }
+            Assert.True(line is not null, $"the CLI ended before its domain was created: {stderr}");
+            foreach (var signal in signals)
+                Process.Start("kill", [$"-{signal}", cli.Id.ToString()])!.WaitForExit();
+            stderr.Append(await cli.StandardError.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(300)));
+            await cli.WaitForExitAsync();
+            await stdout;
+            Assert.True(cli.ExitCode == code, $"SIG{string.Join("+SIG", signals)}: exit {cli.ExitCode}, expected {code}: {stderr}");
+            if (code == 130) Assert.Contains("sandbox: interrupted", stderr.ToString());
+            // The CLI cleaned up itself: no next command has run.
+            Assert.Empty(vm.RunDirectories().Except(before));
+            var until = DateTime.UtcNow.AddSeconds(60);
+            while (DateTime.UtcNow < until && (VmFixture.SandboxDomains().Count > 0 || QemuProcesses().Count > 0))
+                await Task.Delay(100);
+            Assert.True(VmFixture.SandboxDomains().Count == 0, $"domains left: {string.Join(", ", VmFixture.SandboxDomains())}");
+        }
+    }
+
     /// <summary>A foreground <c>run --vm</c>: the CLI owns the VM (its libvirt connection holds the AUTODESTROY domain).</summary>
     private async Task KillForegroundRunAt(string phase)
     {

@@ -51,10 +51,6 @@ public sealed class VmFixture : IAsyncLifetime
     /// <summary>Counts <paramref name="root"/> as one of this assembly's stores for <see cref="SandboxDomains"/>.</summary>
     public static void TrackRoot(string root) => Roots[new SandboxPaths(root).Root] = true;
 
-    /// <summary>
-    /// Names of the sandbox domains libvirt knows right now that belong to this assembly's stores (by the store root in
-    /// each domain's owner metadata): other test assemblies boot VMs on the same libvirtd at the same time.
-    /// </summary>
     /// <summary>The sandbox directories under <see cref="Root"/>'s run/ (not the hidden ones of a create in progress).</summary>
     public List<string> RunDirectories()
     {
@@ -62,6 +58,10 @@ public sealed class VmFixture : IAsyncLifetime
         return Directory.Exists(run) ? Directory.EnumerateDirectories(run).Select(d => Path.GetFileName(d)!).Where(d => !d.StartsWith('.')).ToList() : [];
     }
 
+    /// <summary>
+    /// Names of the sandbox domains libvirt knows right now that belong to this assembly's stores (by the store root in
+    /// each domain's owner metadata): other test assemblies boot VMs on the same libvirtd at the same time.
+    /// </summary>
     public static List<string> SandboxDomains()
     {
         using var conn = LibvirtConnection.Open(TestEnvironment.LibvirtUri);

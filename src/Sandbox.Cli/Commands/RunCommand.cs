@@ -105,11 +105,13 @@ public static partial class RunCommand
         // This CLI owns the run from now on: a kill before the workload starts leaves a record the reaper can judge.
         record = record with { Owner = OwnerIdentity.Current() };
         store.Save(record);
+        // The workload may run (and print) before the start returns: signals are relayed from before it starts.
+        using var signals = new SignalRelay(ct);
         SandboxOwner owner;
         try
         {
             owner = await SandboxOwner.StartAsync(store, record, runtime.Runtime, SandboxStdio.Inherit,
-                global.LoggerFactory.CreateLogger("Sandbox.Owner"), ct).ConfigureAwait(false);
+                global.LoggerFactory.CreateLogger("Sandbox.Owner"), signals.StartAborted).ConfigureAwait(false);
         }
         catch
         {
@@ -117,6 +119,7 @@ public static partial class RunCommand
             if (store.Load(record.Id) is SandboxRecord left && left.Status != SandboxStatus.Running) store.Delete(left);
             throw;
         }
+        signals.Attach(owner.Sandbox);
         await using (owner)
             return await RunAsync(owner, spec, timings, ct).ConfigureAwait(false);
     }
@@ -240,16 +243,9 @@ public static partial class RunCommand
     {
         var sandbox = owner.Sandbox;
 
-        // Ctrl-C, SIGTERM and SIGHUP go to the workload; the run ends when the workload does.
+        // Ctrl-C, SIGTERM and SIGHUP go to the workload (SignalRelay, installed before the start); the run ends when
+        // the workload does.
         var registrations = new List<PosixSignalRegistration>();
-        foreach (var (posix, number) in new[] { (PosixSignal.SIGINT, 2), (PosixSignal.SIGTERM, 15), (PosixSignal.SIGHUP, 1) })
-        {
-            registrations.Add(PosixSignalRegistration.Create(posix, ctx =>
-            {
-                ctx.Cancel = true;
-                _ = sandbox.SignalAsync(number, CancellationToken.None);
-            }));
-        }
         if (spec.Tty)
             registrations.Add(PosixSignalRegistration.Create(PosixSignal.SIGWINCH, _1 =>
             {
