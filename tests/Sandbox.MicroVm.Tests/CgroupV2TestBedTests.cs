@@ -49,8 +49,11 @@ public sealed class CgroupV2TestBedTests(VmFixture vm)
         $O start u1 2>>/run/oci.err
         cg=/sys/fs/cgroup$(cut -d: -f3 /proc/$($O ps --format json u1 | tr -d '[]' | cut -d, -f1)/cgroup)
         echo "oci created=$(cat $cg/memory.max) $(cat $cg/pids.max)"
-        $O update --memory 64m --memory-swap 96m --memory-reservation 16m --cpu-quota 20000 --cpu-period 100000 --cpu-share 512 --pids-limit 40 u1 2>>/run/oci.err
-        echo "oci flags=$(cat $cg/memory.max) $(cat $cg/memory.swap.max) $(cat $cg/memory.low) $(cat $cg/cpu.max | tr ' ' /) $(cat $cg/cpu.weight) $(cat $cg/pids.max)"
+        $O update --memory 64m --memory-reservation 16m --cpu-quota 20000 --cpu-period 100000 --cpu-share 512 --pids-limit 40 u1 2>>/run/oci.err
+        echo "oci flags=$(cat $cg/memory.max) $(cat $cg/memory.low) $(cat $cg/cpu.max | tr ' ' /) $(cat $cg/cpu.weight) $(cat $cg/pids.max)"
+        # The guest kernel has no swap (no memory.swap.max): a swap limit is one line, as runc fails writing it.
+        $O update --memory 64m --memory-swap 96m u1 2>/run/swap.err; rc=$?
+        echo "oci swap=$([ $rc -ne 0 ] && echo failed) $(grep -c 'memory.swap' /run/swap.err) $(wc -l < /run/swap.err)"
         echo '{"memory":{"limit":33554432},"pids":{"limit":30}}' | $O update --resources - u1 2>>/run/oci.err
         echo "oci resources=$(cat $cg/memory.max) $(cat $cg/pids.max)"
         $O delete --force u1 2>>/run/oci.err
@@ -92,10 +95,11 @@ public sealed class CgroupV2TestBedTests(VmFixture vm)
                 Assert.True(v[$"{where} left"] == "0", $"{where}: cgroups left: {v[$"{where} left-list"]} ({r.Stdout})");
             }
             Assert.Equal("0", v["root groups"]);
-            // sandbox-oci update on cgroup v2: created (48m, 45), flags (swap.max = swap - memory; runc's shares → weight
-            // mapping 1 + (512-2)*9999/262142 = 20), --resources.
+            // sandbox-oci update on cgroup v2: created (48m, 45), flags (runc's shares → weight mapping
+            // 1 + (512-2)*9999/262142 = 20), a swap limit on a kernel without swap, --resources.
             Assert.True(v["oci created"] == "50331648 45", $"oci created: {v["oci created"]} ({v["oci stderr"]})");
-            Assert.True(v["oci flags"] == "67108864 33554432 16777216 20000/100000 20 40", $"oci flags: {v["oci flags"]} ({v["oci stderr"]})");
+            Assert.True(v["oci flags"] == "67108864 16777216 20000/100000 20 40", $"oci flags: {v["oci flags"]} ({v["oci stderr"]})");
+            Assert.Equal("failed 1 1", v["oci swap"]);
             Assert.True(v["oci resources"] == "33554432 30", $"oci resources: {v["oci resources"]} ({v["oci stderr"]})");
             Assert.Equal("", v["oci left"]);
             Assert.Equal("2", v["delegated base"]);  // the runtime's own leaf and its sandboxes' parent
