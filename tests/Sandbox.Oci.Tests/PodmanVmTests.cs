@@ -175,6 +175,11 @@ public sealed class PodmanVmTests(PodmanFixture fx) : IClassFixture<PodmanFixtur
             var ip = fx.Podman("exec", name, "busybox", "ip", "-4", "-o", "addr", "show");
             Assert.True(ip.Code == 0, ip.Stderr);
             Assert.Contains($"inet {address}/", ip.Stdout);
+            // podman top with ps(1) options runs ps in the container: the guest's processes.
+            var top = fx.Podman("top", name, "--", "-o", "pid,args");
+            Assert.True(top.Code == 0, top.Stderr);
+            Assert.Contains("httpd", top.Stdout);
+            Assert.DoesNotContain("qemu", top.Stdout);
             var kernel = fx.Podman("exec", name, "cat", "/proc/sys/kernel/osrelease").Stdout.Trim();
             Assert.NotEqual(File.ReadAllText("/proc/sys/kernel/osrelease").Trim(), kernel); // it is the guest's
 
