@@ -25,8 +25,24 @@ public sealed partial class RouteNetlink : IDisposable
     {
         int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
         if (fd < 0) throw ErrnoException.FromLastError("socket", "AF_NETLINK/NETLINK_ROUTE");
-        return new RouteNetlink(new SafeFd(fd));
+        var socketFd = new SafeFd(fd);
+        // A reply that never comes (it cannot, short of a kernel bug) is an error after 30 s, not a hang.
+        unsafe
+        {
+            long* timeout = stackalloc long[2];
+            timeout[0] = 30;
+            timeout[1] = 0;
+            if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, timeout, 16) != 0)
+            {
+                var e = ErrnoException.FromLastError("setsockopt(SO_RCVTIMEO)", "netlink");
+                socketFd.Dispose();
+                throw e;
+            }
+        }
+        return new RouteNetlink(socketFd);
     }
+
+    private const int SOL_SOCKET = 1, SO_RCVTIMEO = 20;
 
     /// <summary>Sends one request and waits for the kernel's acknowledgement; a negative one is an <see cref="ErrnoException"/>.</summary>
     public void Request(NetlinkMessage message, string what)
@@ -95,6 +111,7 @@ public sealed partial class RouteNetlink : IDisposable
                 nint n = recv(_fd.Fd, p, (nuint)buffer.Length, 0);
                 if (n >= 0) return (int)n;
                 int errno = Marshal.GetLastPInvokeError();
+                if (errno == 11 /* EAGAIN: SO_RCVTIMEO */) throw new ErrnoException(errno, "recv", $"netlink ({what}): no reply within 30 s");
                 if (errno != 4 /* EINTR */) throw new ErrnoException(errno, "recv", $"netlink ({what})");
             }
         }
@@ -121,6 +138,9 @@ public sealed partial class RouteNetlink : IDisposable
 
     [LibraryImport(Libraries.LibC, SetLastError = true)]
     private static unsafe partial nint sendto(int fd, byte* buf, nuint len, int flags, byte* addr, int addrlen);
+
+    [LibraryImport(Libraries.LibC, SetLastError = true)]
+    private static unsafe partial int setsockopt(int fd, int level, int name, void* value, int length);
 
     [LibraryImport(Libraries.LibC, SetLastError = true)]
     private static unsafe partial nint recv(int fd, byte* buf, nuint len, int flags);

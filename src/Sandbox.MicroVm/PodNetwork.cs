@@ -87,9 +87,19 @@ internal sealed class PodNetwork : IDisposable
                     ?? throw new SandboxException(SandboxFailure.InvalidSpec,
                         $"network namespace {path} has {candidates.Count} interfaces ({string.Join(", ", candidates.Select(c => c.Name))}) and no default route to choose one: a micro-VM takes over one"),
             };
-            if (links.Any(l => l.Name.StartsWith(TapPrefix, StringComparison.Ordinal)))
+            foreach (var tap in links.Where(l => l.Name.StartsWith(TapPrefix, StringComparison.Ordinal)))
+            {
+                // A SIGKILLed owner's tap and redirect stay in the namespace (its domain is gone): a restart in the same
+                // namespace takes the veth back. A live owner's means another guest has it.
+                if (OwnerOf(tap.Alias) is { } other && !other.IsAlive())
+                {
+                    pod.Delete(tap.Index, tap.Name);
+                    pod.DeleteIngressQdisc(veth.Index, veth.Name);
+                    continue;
+                }
                 throw new SandboxException(SandboxFailure.InvalidSpec,
                     $"network namespace {path}: its interface {veth.Name} is already taken over by another micro-VM");
+            }
             var address = addresses.First(a => a.Index == veth.Index);
             var gateway = routes.FirstOrDefault(r => r.PrefixLength == 0 && r.Gateway is not null && r.OutputIndex == veth.Index)?.Gateway;
             var guest = new GuestInterface
@@ -188,6 +198,16 @@ internal sealed class PodNetwork : IDisposable
         }
     }
 
+    /// <summary>The owner a tap's label names (null when it is not one of our labels).</summary>
+    private static DomainOwner? OwnerOf(string? alias)
+    {
+        if (alias is null || !alias.StartsWith(AliasPrefix, StringComparison.Ordinal)) return null;
+        var parts = alias[AliasPrefix.Length..].Split(' ');
+        return parts.Length == 3 && int.TryParse(parts[0], CultureInfo.InvariantCulture, out int pid)
+            && long.TryParse(parts[1], CultureInfo.InvariantCulture, out long start)
+            ? new DomainOwner(pid, start, parts[2]) : null;
+    }
+
     private static string Alias(DomainOwner owner) =>
         string.Create(CultureInfo.InvariantCulture, $"{AliasPrefix}{owner.Pid} {owner.StartTime} {owner.BootId}");
 
@@ -203,14 +223,9 @@ internal sealed class PodNetwork : IDisposable
             using var host = RouteNetlink.Open();
             foreach (var link in host.Links())
             {
-                if (!link.Name.StartsWith(TapPrefix, StringComparison.Ordinal) || link.Alias is not string alias
-                    || !alias.StartsWith(AliasPrefix, StringComparison.Ordinal))
-                    continue;
-                var parts = alias[AliasPrefix.Length..].Split(' ');
-                if (parts.Length != 3 || !int.TryParse(parts[0], CultureInfo.InvariantCulture, out int pid)
-                    || !long.TryParse(parts[1], CultureInfo.InvariantCulture, out long start))
-                    continue;
-                if (new DomainOwner(pid, start, parts[2]).IsAlive()) continue;
+                if (!link.Name.StartsWith(TapPrefix, StringComparison.Ordinal)) continue;
+                var alias = link.Alias;
+                if (OwnerOf(alias) is not { } owner || owner.IsAlive()) continue;
                 if (host.Delete(link.Index, link.Name)) removed++;
             }
         }

@@ -87,6 +87,20 @@ public sealed class PodNetworkTests : IDisposable
     }
 
     [Fact]
+    public void A_killed_owners_tap_in_the_namespace_gives_way_to_the_next_guest()
+    {
+        var dead = new DomainOwner(int.MaxValue - 7, 1, File.ReadAllText("/proc/sys/kernel/random/boot_id").Trim());
+        var killed = PodNetwork.Prepare(Path, Guid.NewGuid().ToString("N"), dead, NullLogger.Instance);
+        killed.Wire(); // and never disposed: its owner was SIGKILLed, the tap and the redirect stay in the namespace
+        Assert.Contains(killed.Tap, Ip("-n", _ns, "-o", "link", "show"));
+        using var next = PodNetwork.Prepare(Path, Guid.NewGuid().ToString("N"), DomainOwner.Current(new SandboxPaths("/nonexistent")), NullLogger.Instance);
+        Assert.DoesNotContain(killed.Tap, Ip("-n", _ns, "-o", "link", "show"));
+        Assert.DoesNotContain("ingress", Tc("-n", _ns, "qdisc", "show", "dev", "eth0"));
+        next.Wire();
+        Assert.Contains("mirred (Egress Redirect to device " + next.Tap + ")", Tc("-n", _ns, "filter", "show", "dev", "eth0", "ingress"));
+    }
+
+    [Fact]
     public void A_namespace_without_an_addressed_interface_is_one_line()
     {
         Ip("-n", _ns, "addr", "flush", "dev", "eth0");
