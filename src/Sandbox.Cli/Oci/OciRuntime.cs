@@ -413,6 +413,12 @@ public static class OciRuntime
         using var loggerFactory = LoggerFactory.Create(b => b.SetMinimumLevel(g.Debug ? LogLevel.Debug : LogLevel.Warning)
             .AddProvider(new FdLoggerProvider(logFd, g.JsonLog)));
         var log = loggerFactory.CreateLogger("Sandbox.Oci.Owner");
+        // The backend is made while the caller works between create and start (conmon, podman's network and mounts), not
+        // on start's path; a micro-VM backend also connects to libvirt and learns its accelerator meanwhile. A failure
+        // there is start's to report (it connects again).
+        var global = new GlobalOptions { Paths = new SandboxPaths(g.Root), Debug = g.Debug, LoggerFactory = loggerFactory };
+        await using var runtime = await RunCommand.CreateRuntimeAsync(global, record.Isolation, CancellationToken.None).ConfigureAwait(false);
+        var warm = runtime.Runtime is MicroVm.MicroVmRuntime vm ? vm.GetAcceleratorAsync() : Task.CompletedTask;
         using (ownerLock)
         using (fifo)
         {
@@ -435,8 +441,8 @@ public static class OciRuntime
                 try { Terminals.SetControllingTerminal(new SafeFd(0, false)); }
                 catch (ErrnoException e) { log.LogWarning("cannot make the console our controlling terminal: {Message}", e.Message); }
             }
-            var global = new GlobalOptions { Paths = new SandboxPaths(g.Root), Debug = g.Debug, LoggerFactory = loggerFactory };
-            await using var runtime = await RunCommand.CreateRuntimeAsync(global, record.Isolation, CancellationToken.None).ConfigureAwait(false);
+            try { await warm.ConfigureAwait(false); }
+            catch (SandboxException) { /* the start below connects again and reports it */ }
             SandboxOwner owner;
             try
             {
