@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `podman run --rm busybox true` through runc, sandbox-oci and sandbox-oci-vm, in one hyperfine run (issue 9's bench
 # rows). podman 4.3 with its own temporary storage and the store's busybox rootfs imported as localhost/busybox,
-# --network none (a micro-VM cannot join podman's bridge netns: docs/oci-runtime.md), this host's rlimit flags.
+# --network none (the runtimes are compared, not podman's CNI setup, which is the same for all three), this host's
+# rlimit flags.
 # Usage: bench/podman-oci.sh [RUNS]   (results in bench/out/podman-oci.{md,json}); prints the load average before/after.
 set -euo pipefail
 source "$(dirname "$(readlink -f "$0")")/../scripts/lib.sh"

@@ -109,6 +109,7 @@ public sealed partial class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
         timings.Step("image-acquired");
         GuestDomain? guest = null;
         INetworkAttachment? network = null;
+        PodNetwork? pod = null;
         string? createdDir = null;
         try
         {
@@ -135,6 +136,10 @@ public sealed partial class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
                 network = await Networks!.AttachGuestAsync(
                     spec.PublishAll ? spec with { Ports = PortMapping.WithExposed(spec.Ports, image.Config.ExposedPorts) } : spec,
                     id, cancellationToken).ConfigureAwait(false);
+            // A bundle joining a network namespace by path (podman's bridge network, a pod's netns): the guest takes
+            // over its interface (docs/network.md, "VMs on a caller's network namespace").
+            if (spec.Bundle?.Joins.FirstOrDefault(j => j.Type == "network") is { } join)
+                pod = await Task.Run(() => PodNetwork.Prepare(join.Path, id, DomainOwner.Current(_paths), _log), cancellationToken).ConfigureAwait(false);
             var dir = spec.Id is null ? SandboxDirectory.Create(_paths, id) : SandboxDirectory.Claim(_paths, id);
             if (spec.Id is null) createdDir = dir.Dir;
             var runDir = dir.Dir;
@@ -152,7 +157,7 @@ public sealed partial class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
                 Shares = bundle?.Shares ?? [],
                 ChannelSocketPath = Path.Combine(runDir, "init.sock"),
                 ConsoleLogPath = Path.Combine(runDir, "console.log"),
-                Nic = network is null ? null : new GuestNic(network.Settings.Bridge, network.Settings.Mac, GuestNic.TapName(id)),
+                Nic = network is not null ? new GuestNic(network.Settings.Bridge, network.Settings.Mac, GuestNic.TapName(id)) : pod?.Nic,
             };
             MicroVmLog.DomainXml(_log, definition.Name, definition.ToXml());
             // A warm member of the same shape (docs/microvm.md, "Warm pool"), else a cold boot. Bridge networks need a NIC
@@ -168,8 +173,14 @@ public sealed partial class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
                     .ConfigureAwait(false);
             }
             MicroVmLog.Phase(_log, "guest booted", timings.SinceRequest(SandboxTimings.Now()) ?? 0);
-            var sandbox = new MicroVmSandbox(id, guest, image, stdio, process, accelerator, memoryMiB << 20, timings, _log) { Network = network };
-            network = null; // the sandbox owns it now
+            if (pod is not null)
+            {
+                await Task.Run(pod.Wire, cancellationToken).ConfigureAwait(false);
+                initSpec.Interface = pod.Interface;
+            }
+            var sandbox = new MicroVmSandbox(id, guest, image, stdio, process, accelerator, memoryMiB << 20, timings, _log) { Network = network, Pod = pod };
+            network = null; // the sandbox owns them now
+            pod = null;
             try
             {
                 // The clock last, as near to Start as it gets: a cold guest booted for seconds, a warm one waited paused.
@@ -188,6 +199,7 @@ public sealed partial class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
         {
             if (guest is not null) await guest.DisposeAsync().ConfigureAwait(false);
             if (network is not null) await network.DisposeAsync().ConfigureAwait(false);
+            pod?.Dispose();
             // A sandbox that never started leaves no directory (one the lifecycle made is the lifecycle's to keep).
             if (createdDir is not null)
             {

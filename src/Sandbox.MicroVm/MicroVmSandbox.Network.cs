@@ -12,6 +12,9 @@ public sealed partial class MicroVmSandbox
 {
     internal INetworkAttachment? Network { get; init; }
 
+    /// <summary>A caller's network namespace whose interface the guest took over (OCI bundles), removed after the domain.</summary>
+    internal PodNetwork? Pod { get; init; }
+
     /// <summary>The sandbox's network settings (null unless on a bridge network).</summary>
     public NetworkSettings? NetworkSettings => Network?.Settings;
 
@@ -48,6 +51,7 @@ public sealed partial class MicroVmSandbox
 
     private async Task DetachNetworkAsync()
     {
+        Pod?.Dispose();
         if (Network is null) return;
         try { await Network.DisposeAsync().ConfigureAwait(false); }
         catch (SandboxException e) { MicroVmLog.CleanupFailed(_log, Id, e.Message); }

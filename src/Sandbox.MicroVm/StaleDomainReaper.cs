@@ -54,6 +54,8 @@ public static class StaleDomainReaper
                 }
             }
         }
+        // Taps made for a caller's network namespace whose owner died before moving them there (PodNetwork).
+        PodNetwork.ReapStaleTaps(log);
         return removed;
     }
 }

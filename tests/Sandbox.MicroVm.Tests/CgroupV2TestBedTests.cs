@@ -10,7 +10,8 @@ namespace Sandbox.MicroVm.Tests;
 /// and pids, namespaces, overlayfs, seccomp) is that host: the image holds the NativeAOT <c>sandbox</c> and
 /// <c>sandbox-init</c> with their libraries and busybox, and runs the container limit tests inside with
 /// <c>sandbox run</c> (memory OOM → 137, the pids cap, the cpu quota, cleanup), first from the root cgroup, then
-/// from a delegated subtree, as systemd gives a service with Delegate=yes. One VM boot.
+/// from a delegated subtree, as systemd gives a service with Delegate=yes; and <c>sandbox-oci update</c> writing the
+/// v2 files (of a created and of a running container, by flags and by <c>--resources</c>). One VM boot.
 /// </summary>
 [Collection(VmCollection.Name)]
 public sealed class CgroupV2TestBedTests(VmFixture vm)
@@ -38,6 +39,26 @@ public sealed class CgroupV2TestBedTests(VmFixture vm)
         limits root
         # Child groups of the sandboxes' parent (a cgroup directory's files are its interface: count directories only).
         echo "root groups=$(find /sys/fs/cgroup/sandbox -mindepth 1 -type d | wc -l)"
+        # sandbox-oci's update (cgroup v2 files written by the update command itself, as runc): of a created container
+        # (merged into the limits start makes the cgroup with), of a running one by flags, and by --resources.
+        O="sandbox-oci --root /run/oci"
+        mkdir -p /run/b/rootfs/bin && cp /bin/busybox /run/b/rootfs/bin/ && ln -s busybox /run/b/rootfs/bin/sleep
+        (cd /run/b && sandbox-oci spec) && sed -i 's/"terminal": true/"terminal": false/; s/"args": \[ "sh" \]/"args": [ "sleep", "1000" ]/' /run/b/config.json
+        $O create --bundle /run/b u1 </dev/null >/dev/null 2>>/run/oci.err
+        $O update --memory 48m --pids-limit 45 u1 2>>/run/oci.err
+        $O start u1 2>>/run/oci.err
+        cg=/sys/fs/cgroup$(cut -d: -f3 /proc/$($O ps --format json u1 | tr -d '[]' | cut -d, -f1)/cgroup)
+        echo "oci created=$(cat $cg/memory.max) $(cat $cg/pids.max)"
+        $O update --memory 64m --memory-reservation 16m --cpu-quota 20000 --cpu-period 100000 --cpu-share 512 --pids-limit 40 u1 2>>/run/oci.err
+        echo "oci flags=$(cat $cg/memory.max) $(cat $cg/memory.low) $(cat $cg/cpu.max | tr ' ' /) $(cat $cg/cpu.weight) $(cat $cg/pids.max)"
+        # The guest kernel has no swap (no memory.swap.max): a swap limit is one line, as runc fails writing it.
+        $O update --memory 64m --memory-swap 96m u1 2>/run/swap.err; rc=$?
+        echo "oci swap=$([ $rc -ne 0 ] && echo failed) $(grep -c 'memory.swap' /run/swap.err) $(wc -l < /run/swap.err)"
+        echo '{"memory":{"limit":33554432},"pids":{"limit":30}}' | $O update --resources - u1 2>>/run/oci.err
+        echo "oci resources=$(cat $cg/memory.max) $(cat $cg/pids.max)"
+        $O delete --force u1 2>>/run/oci.err
+        echo "oci left=$([ -d $cg ] && echo $cg)"
+        echo "oci stderr=$(head -c 300 /run/oci.err | tr '\n' ' ')"
         # Delegated: the runtime starts inside a non-root cgroup it owns, as systemd's Delegate=yes gives a service.
         mkdir -p /sys/fs/cgroup/system.slice/sandbox.service
         echo "+memory +cpu +pids" > /sys/fs/cgroup/cgroup.subtree_control
@@ -74,6 +95,13 @@ public sealed class CgroupV2TestBedTests(VmFixture vm)
                 Assert.True(v[$"{where} left"] == "0", $"{where}: cgroups left: {v[$"{where} left-list"]} ({r.Stdout})");
             }
             Assert.Equal("0", v["root groups"]);
+            // sandbox-oci update on cgroup v2: created (48m, 45), flags (runc's shares → weight mapping
+            // 1 + (512-2)*9999/262142 = 20), a swap limit on a kernel without swap, --resources.
+            Assert.True(v["oci created"] == "50331648 45", $"oci created: {v["oci created"]} ({v["oci stderr"]})");
+            Assert.True(v["oci flags"] == "67108864 16777216 20000/100000 20 40", $"oci flags: {v["oci flags"]} ({v["oci stderr"]})");
+            Assert.Equal("failed 1 1", v["oci swap"]);
+            Assert.True(v["oci resources"] == "33554432 30", $"oci resources: {v["oci resources"]} ({v["oci stderr"]})");
+            Assert.Equal("", v["oci left"]);
             Assert.Equal("2", v["delegated base"]);  // the runtime's own leaf and its sandboxes' parent
             Assert.Equal("/system.slice/sandbox.service/supervisor", v["delegated self"]);
         }
@@ -113,6 +141,8 @@ public sealed class CgroupV2TestBedTests(VmFixture vm)
         // NativeAOT resolves DllImport("libc") as libc.so first.
         foreach (var libc in Directory.EnumerateFiles(root, "libc.so.6", SearchOption.AllDirectories).ToArray())
             File.CreateSymbolicLink(Path.Combine(Path.GetDirectoryName(libc)!, "libc.so"), "libc.so.6");
+        // sandbox-oci is the same binary under another name (Program.cs dispatches on argv[0]).
+        File.CreateSymbolicLink(Path.Combine(root, "usr/local/bin/sandbox-oci"), "sandbox");
         File.WriteAllText(Path.Combine(root, "testbed.sh"), Script.Replace("\r", "") + "\n");
         File.SetUnixFileMode(Path.Combine(root, "testbed.sh"), (UnixFileMode)0x1ed);
         return root;

@@ -103,6 +103,13 @@ public sealed class ContainerdTests(ContainerdFixture fx) : IClassFixture<Contai
             // The guest kernel's release, not the host's.
             Assert.NotEqual(File.ReadAllText("/proc/sys/kernel/osrelease").Trim(), exec.Stdout.Trim());
             Assert.Contains("RUNNING", fx.Ctr("task", "ls").Stdout);
+            // The shim's Pids (runtime ps): the host processes that hold the guest (the owner and qemu), not guest pids.
+            var ps = fx.Ctr("task", "ps", id);
+            Assert.True(ps.Code == 0, ps.Stderr);
+            var pids = ps.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Skip(1)
+                .Select(l => int.Parse(l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[0])).ToList();
+            Assert.Equal(2, pids.Count);
+            Assert.Contains(pids, p => File.ReadAllText($"/proc/{p}/comm").StartsWith("qemu", StringComparison.Ordinal));
             var kill = fx.Ctr("task", "kill", "-s", "SIGKILL", id);
             Assert.True(kill.Code == 0, $"kill: {kill.Stderr}");
             for (int i = 0; i < 400 && !fx.Ctr("task", "ls").Stdout.Contains("STOPPED"); i++) Thread.Sleep(50);

@@ -12,7 +12,10 @@ public sealed class PodmanVmTests(PodmanFixture fx) : IClassFixture<PodmanFixtur
 {
     private static string Vm => SandboxOci(vm: true);
 
-    /// <summary>A VM has no way into podman's default network (a netns of the host's): these tests ask for none.</summary>
+    /// <summary>
+    /// Most tests need no network: a guest on podman's default network has one of its own (a tap in the pod's netns,
+    /// PodmansBridgeNetworkReachesTheGuestAtThePodAddress), and these check other things.
+    /// </summary>
     private static readonly string[] NoNetwork = ["--network=none"];
 
     [Fact]
@@ -149,16 +152,74 @@ public sealed class PodmanVmTests(PodmanFixture fx) : IClassFixture<PodmanFixtur
         }
     }
 
-    /// <summary>podman's default (bridge) network is a netns of the host: one clear line naming it, no VM booted.</summary>
+    /// <summary>
+    /// podman's default (bridge) network: its netns with a veth on podman's bridge. The guest takes the veth's MAC,
+    /// address and route (a tap in that netns, tc redirects both ways): the host reaches the guest's server at the pod's
+    /// address, the guest reaches a server on the gateway (the host's end of podman's bridge), `podman exec` sees the
+    /// pod's address inside the guest, and nothing is left once the container is removed.
+    /// </summary>
     [Fact]
-    public void PodmansBridgeNetnsIsRefusedWithOneLine()
+    public async Task PodmansBridgeNetworkReachesTheGuestAtThePodAddress()
     {
-        var r = fx.RunWith(Vm, "busybox", "true");
-        Assert.NotEqual(0, r.Code);
-        Assert.Contains("a micro-VM cannot join the network namespace /", r.Stderr);
-        Assert.Contains("--network none", r.Stderr);
-        // Tests of a class run one at a time: no container of another is left to see.
-        Assert.Equal("", fx.Podman("ps", "-a", "-q").Stdout.Trim());
+        var name = "n" + Guid.NewGuid().ToString("N")[..10];
+        var run = fx.Podman(["--runtime", Vm, "run", "-d", "--name", name, .. PodmanFixture.Limits, "busybox", "sh", "-c",
+            "mkdir -p /www; echo guest-page > /www/index.html; busybox httpd -p 8080 -h /www; while true; do sleep 1; done"]);
+        Assert.True(run.Code == 0, run.Stderr);
+        try
+        {
+            var address = fx.Podman("inspect", "-f", "{{.NetworkSettings.IPAddress}}", name).Stdout.Trim();
+            var gateway = fx.Podman("inspect", "-f", "{{.NetworkSettings.Gateway}}", name).Stdout.Trim();
+            Assert.True(System.Net.IPAddress.TryParse(address, out _), $"pod address '{address}'");
+            Assert.True(System.Net.IPAddress.TryParse(gateway, out var gw), $"gateway '{gateway}'");
+
+            var ip = fx.Podman("exec", name, "busybox", "ip", "-4", "-o", "addr", "show");
+            Assert.True(ip.Code == 0, ip.Stderr);
+            Assert.Contains($"inet {address}/", ip.Stdout);
+            // podman top with ps(1) options runs ps in the container: the guest's processes.
+            var top = fx.Podman("top", name, "--", "-o", "pid,args");
+            Assert.True(top.Code == 0, top.Stderr);
+            Assert.Contains("httpd", top.Stdout);
+            Assert.DoesNotContain("qemu", top.Stdout);
+            var kernel = fx.Podman("exec", name, "cat", "/proc/sys/kernel/osrelease").Stdout.Trim();
+            Assert.NotEqual(File.ReadAllText("/proc/sys/kernel/osrelease").Trim(), kernel); // it is the guest's
+
+            // Host → guest over the pod's address (the guest's httpd; it starts with the workload).
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+            string? page = null;
+            for (int i = 0; i < 30 && page is null; i++)
+            {
+                try { page = await http.GetStringAsync($"http://{address}:8080/index.html"); }
+                catch (Exception e) when (e is HttpRequestException or TaskCanceledException) { await Task.Delay(500); }
+            }
+            Assert.Equal("guest-page\n", page);
+
+            // Guest → host: a server on the gateway address (the host's end of podman's bridge).
+            using var listener = new System.Net.Sockets.TcpListener(gw!, 0);
+            listener.Start();
+            int port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+            var serve = Task.Run(async () =>
+            {
+                using var client = await listener.AcceptTcpClientAsync();
+                using var stream = client.GetStream();
+                var buffer = new byte[4096];
+                _ = await stream.ReadAsync(buffer);
+                var body = "from-host\n";
+                await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(
+                    $"HTTP/1.0 200 OK\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n{body}"));
+            });
+            var wget = fx.Podman("exec", name, "busybox", "wget", "-q", "-O", "-", $"http://{gateway}:{port}/");
+            Assert.True(wget.Code == 0, wget.Stderr);
+            Assert.Equal("from-host\n", wget.Stdout);
+            await serve.WaitAsync(TimeSpan.FromSeconds(10));
+        }
+        finally
+        {
+            var rm = fx.Podman("rm", "--force", name);
+            Assert.True(rm.Code == 0, rm.Stderr);
+        }
+        // No tap of ours is left in the host's namespace (the one in the pod's netns went with it).
+        var links = Run("ip", ["-o", "link", "show"]);
+        Assert.DoesNotContain("sbxp-", links.Stdout);
     }
 
     /// <summary>No network namespace at all (<c>--network host</c>): one clear line, no VM booted.</summary>

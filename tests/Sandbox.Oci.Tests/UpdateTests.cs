@@ -44,6 +44,41 @@ public sealed class UpdateTests(BundleFixture fx) : IClassFixture<BundleFixture>
         Assert.Equal((96 << 20).ToString(), ours["memory/memory.limit_in_bytes"]);
     }
 
+    /// <summary>runc applies an update of a created container (its cgroup exists from create); here the limits go into
+    /// the record and the cgroup is made with them at start. The files read back after start must match runc's.</summary>
+    [Fact]
+    public void UpdateOfACreatedContainerAppliesAtStartAsRunc()
+    {
+        string[] flags = ["update", "--memory", "80m", "--pids-limit", "23", "--cpu-quota", "40000"];
+        string[] files = ["memory/memory.limit_in_bytes", "pids/pids.max", "cpu/cpu.cfs_quota_us", "cpu/cpu.cfs_period_us"];
+        var oracle = UpdateAndRead("runc", flags, null, files, beforeStart: true);
+        var ours = UpdateAndRead(SandboxOci(), flags, null, files, beforeStart: true);
+        Assert.Equal(oracle, ours);
+        Assert.Equal((80 << 20).ToString(), ours["memory/memory.limit_in_bytes"]);
+        Assert.Equal("23", ours["pids/pids.max"]);
+    }
+
+    /// <summary>What a created container's limits cannot carry is one line naming it, and the record is unchanged.</summary>
+    [Fact]
+    public void UpdateOfACreatedContainerRefusesWhatItCannotCarry()
+    {
+        var id = "u" + Guid.NewGuid().ToString("N")[..10];
+        var bundle = MakeBundle(Path.Combine(fx.Dir, id), fx.Rootfs, ["sleep", "60"]);
+        Assert.Equal(0, fx.Oci("create", "--bundle", bundle, id).Code);
+        try
+        {
+            var r = fx.Oci("update", "--cpu-share", "512", id);
+            Assert.NotEqual(0, r.Code);
+            Assert.Contains("cpu shares", r.Stderr);
+            Assert.Single(r.Stderr.TrimEnd('\n').Split('\n'));
+            Assert.Equal("created", (string?)System.Text.Json.Nodes.JsonNode.Parse(fx.Oci("state", id).Stdout)!["status"]);
+        }
+        finally
+        {
+            Assert.Equal(0, fx.Oci("delete", "--force", id).Code);
+        }
+    }
+
     [Fact]
     public void UnsupportedFieldIsAnErrorNamingIt()
     {
@@ -73,7 +108,7 @@ public sealed class UpdateTests(BundleFixture fx) : IClassFixture<BundleFixture>
     }
 
     /// <summary>Runs a sleeping container with <paramref name="runtime"/>, updates it, reads the files back, deletes it.</summary>
-    private Dictionary<string, string> UpdateAndRead(string runtime, string[] update, string? stdin, string[] files)
+    private Dictionary<string, string> UpdateAndRead(string runtime, string[] update, string? stdin, string[] files, bool beforeStart = false)
     {
         var id = "u" + Guid.NewGuid().ToString("N")[..10];
         var cgroupsPath = "/sandbox-oci-test/" + id;
@@ -84,9 +119,10 @@ public sealed class UpdateTests(BundleFixture fx) : IClassFixture<BundleFixture>
         Assert.True(create.Code == 0, $"{runtime} create: {create.Stderr}");
         try
         {
-            Assert.Equal(0, R(["start", id]).Code);
+            if (!beforeStart) Assert.Equal(0, R(["start", id]).Code);
             var u = R([.. update, id], stdin);
             Assert.True(u.Code == 0, $"{runtime} update: {u.Stderr}");
+            if (beforeStart) Assert.Equal(0, R(["start", id]).Code);
             return files.ToDictionary(f => f, f =>
             {
                 var (controller, file) = (f.Split('/')[0], f.Split('/')[1]);

@@ -253,8 +253,12 @@ public static class OciRuntime
             throw new SandboxException(SandboxFailure.InvalidSpec, "process.terminal needs --console-socket with create");
         if (!config.Spec.Tty && consoleSocket is not null)
             throw new SandboxException(SandboxFailure.InvalidSpec, "--console-socket given but process.terminal is false");
-        if (config.Spec.Isolation == Isolation.Vm)
-            foreach (var w in OciVm.Check(config.Spec)) LogLine(g, "warning", w);
+        var configSpec = config.Spec;
+        if (configSpec.Isolation == Isolation.Vm)
+        {
+            configSpec = OciVm.Check(configSpec, out var vmWarnings);
+            foreach (var w in vmWarnings) LogLine(g, "warning", w);
+        }
 
         var extra = new JsonObject
         {
@@ -265,7 +269,7 @@ public static class OciRuntime
         // pty exists only once sandbox-init runs (at start). So the master sent is a host pty's; its slave is the
         // owner's stdio, which the container's pty is relayed to (the path `sandbox run -t` takes), and the owner,
         // a session leader with that slave as its terminal, passes the caller's resizes on (SIGWINCH).
-        var spec = config.Spec.Bundle is { } b ? config.Spec with { Bundle = b with { ConsoleSocket = null, PreserveFds = preserve } } : config.Spec;
+        var spec = configSpec.Bundle is { } b ? configSpec with { Bundle = b with { ConsoleSocket = null, PreserveFds = preserve } } : configSpec;
         SafeFd? ptyMaster = null, ptySlave = null;
         if (consoleSocket is not null)
         {
@@ -409,6 +413,12 @@ public static class OciRuntime
         using var loggerFactory = LoggerFactory.Create(b => b.SetMinimumLevel(g.Debug ? LogLevel.Debug : LogLevel.Warning)
             .AddProvider(new FdLoggerProvider(logFd, g.JsonLog)));
         var log = loggerFactory.CreateLogger("Sandbox.Oci.Owner");
+        // The backend is made while the caller works between create and start (conmon, podman's network and mounts), not
+        // on start's path; a micro-VM backend also connects to libvirt and learns its accelerator meanwhile. A failure
+        // there is start's to report (it connects again).
+        var global = new GlobalOptions { Paths = new SandboxPaths(g.Root), Debug = g.Debug, LoggerFactory = loggerFactory };
+        await using var runtime = await RunCommand.CreateRuntimeAsync(global, record.Isolation, CancellationToken.None).ConfigureAwait(false);
+        var warm = runtime.Runtime is MicroVm.MicroVmRuntime vm ? vm.GetAcceleratorAsync() : Task.CompletedTask;
         using (ownerLock)
         using (fifo)
         {
@@ -418,9 +428,11 @@ public static class OciRuntime
             {
                 // kill of a created container: 'k' and the signal.
                 int signal = n >= 2 ? command[1] : 9;
-                store.Save(record with { Status = SandboxStatus.Stopped, ExitSignal = signal, Finished = DateTimeOffset.UtcNow });
+                store.Save((store.Load(id) ?? record) with { Status = SandboxStatus.Stopped, ExitSignal = signal, Finished = DateTimeOffset.UtcNow });
                 return 128 + signal;
             }
+            // An update of the created container changed the recorded limits: start from the record as it is now.
+            record = store.Load(id) ?? record;
             // Our stdio is a host pty's slave when create had a --console-socket: make it our controlling terminal so
             // the caller's resizes of its master reach us as SIGWINCH.
             bool terminal = record.Spec.Tty && Files.IsTerminal(0);
@@ -429,8 +441,8 @@ public static class OciRuntime
                 try { Terminals.SetControllingTerminal(new SafeFd(0, false)); }
                 catch (ErrnoException e) { log.LogWarning("cannot make the console our controlling terminal: {Message}", e.Message); }
             }
-            var global = new GlobalOptions { Paths = new SandboxPaths(g.Root), Debug = g.Debug, LoggerFactory = loggerFactory };
-            await using var runtime = await RunCommand.CreateRuntimeAsync(global, record.Isolation, CancellationToken.None).ConfigureAwait(false);
+            try { await warm.ConfigureAwait(false); }
+            catch (SandboxException) { /* the start below connects again and reports it */ }
             SandboxOwner owner;
             try
             {
@@ -591,7 +603,16 @@ public static class OciRuntime
         var store = Store(g);
         var r = Effective(store, Load(store, OneId(f, "ps")));
         var pids = new List<int>();
-        if (r.Status is SandboxStatus.Running or SandboxStatus.Paused)
+        if (r.Status is SandboxStatus.Running or SandboxStatus.Paused && r.Isolation == Isolation.Vm)
+        {
+            // A micro-VM's processes are the guest's, with the guest's pids, which mean nothing on the host (and a
+            // caller would signal or inspect unrelated host processes by them). What runs the container on the host is
+            // the owner (the pid file's) and qemu: those are listed (docs/oci-runtime.md, "Micro-VM mode").
+            pids.Add(OwnerPid(store, r));
+            try { pids.Add(int.Parse(File.ReadAllText($"/run/libvirt/qemu/sandbox-{r.Id}.pid").Trim(), CultureInfo.InvariantCulture)); }
+            catch (Exception e) when (e is IOException or FormatException or UnauthorizedAccessException) { }
+        }
+        else if (r.Status is SandboxStatus.Running or SandboxStatus.Paused)
         {
             var cg = r.Spec.Bundle?.CgroupsPath is string p ? Container.Cgroups.Cgroup.AtPath(r.Id, p) : Container.Cgroups.Cgroup.For(r.Id);
             foreach (var dir in cg.Paths().Take(1))
@@ -690,17 +711,29 @@ public static class OciRuntime
     {
         var f = Flags.Parse(args, OciUpdate.ValueFlags, []);
         var store = Store(g);
-        var r = Effective(store, Load(store, OneId(f, "update")));
-        // A created container has no cgroup yet here (the owner makes it at start: docs/oci-runtime.md).
-        if (r.Status is not (SandboxStatus.Running or SandboxStatus.Paused))
-            throw new SandboxException(SandboxFailure.NotRunning, r.Status == SandboxStatus.Created
-                ? "cannot update a created container before start (its cgroup is made at start)" : "container not running");
-        if (r.Isolation != Isolation.Container)
-            throw new SandboxException(SandboxFailure.InvalidSpec, "update of a micro-VM container is not supported");
+        var id = OneId(f, "update");
+        var r = Effective(store, Load(store, id));
+        if (r.Status is not (SandboxStatus.Running or SandboxStatus.Paused or SandboxStatus.Created))
+            throw new SandboxException(SandboxFailure.NotRunning, "container not running");
         // As runc: with --resources, the other flags are ignored.
         var update = (f.Value("--resources") ?? f.Value("--r")) is string resources
             ? OciUpdate.FromResources(resources, w => LogLine(g, "warning", w))
             : OciUpdate.FromFlags(f.Value);
+        if (r.Status == SandboxStatus.Created)
+        {
+            // The cgroup (or the guest) is made at start from the recorded limits: the update goes into the record, under
+            // the container's lock, and the owner reads the record again when start comes (docs/oci-runtime.md, "update").
+            using (store.LockAsync(id, CancellationToken.None).GetAwaiter().GetResult())
+            {
+                var now = Effective(store, Load(store, id));
+                if (now.Status != SandboxStatus.Created)
+                    throw new SandboxException(SandboxFailure.InvalidSpec, "the container was started during the update: run update again");
+                store.Save(now with { Spec = now.Spec with { Limits = OciUpdate.BeforeStart(now.Spec.Limits, update) } });
+            }
+            return 0;
+        }
+        if (r.Isolation != Isolation.Container)
+            throw new SandboxException(SandboxFailure.InvalidSpec, "update of a running micro-VM container is not supported (its limits are the guest's size; update it before start)");
         // The limits are the group's files: written here, as runc does, with the owner left alone.
         var cgroup = r.Spec.Bundle?.CgroupsPath is string p ? Container.Cgroups.Cgroup.AtPath(r.Id, p) : Container.Cgroups.Cgroup.For(r.Id);
         cgroup.Update(update);

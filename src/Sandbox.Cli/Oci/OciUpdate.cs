@@ -63,6 +63,31 @@ internal static class OciUpdate
         }
     }
 
+    /// <summary>
+    /// An update of a created container: merged into the limits the cgroup (or the guest) is made with at start, so the
+    /// workload never runs under the old ones. Those limits are memory (no swap beyond it), the cpu quota as a share
+    /// of CPUs (period 100 ms) and pids; a field they cannot carry is one line, not a silent drop.
+    /// </summary>
+    public static ResourceLimits BeforeStart(ResourceLimits limits, CgroupUpdate update)
+    {
+        if (update.MemoryReservation is not null) throw NotBeforeStart("memory reservation");
+        if (update.CpuShares is not null) throw NotBeforeStart("cpu shares");
+        if (update.CpusetCpus is not null || update.CpusetMems is not null) throw NotBeforeStart("cpuset");
+        long? memory = update.MemoryLimit is long m && m > 0 ? m : update.MemoryLimit is -1 ? null : limits.MemoryBytes;
+        if (update.MemorySwap is long swap && swap != -1 && swap != memory)
+            throw NotBeforeStart("memory swap beyond the memory limit");
+        double? cpus = limits.Cpus;
+        if (update.CpuQuota is long quota)
+            cpus = quota < 0 ? null : (double)quota / (update.CpuPeriod ?? 100_000);
+        else if (update.CpuPeriod is ulong period && limits.Cpus is not null)
+            throw NotBeforeStart($"a cpu period ({period}) without a quota");
+        long? pids = update.PidsLimit is long p ? (p < 0 ? null : p) : limits.Pids;
+        return new ResourceLimits(memory, cpus, pids);
+    }
+
+    private static SandboxException NotBeforeStart(string what) =>
+        new(SandboxFailure.InvalidSpec, $"update of a created container: {what} can be changed only once it is started (a created container's limits are memory, cpu quota and pids)");
+
     public static CgroupUpdate FromFlags(Func<string, string?> value)
     {
         foreach (var flag in new[] { "--kernel-memory", "--kernel-memory-tcp", "--cpu-rt-period", "--cpu-rt-runtime", "--blkio-weight", "--l3-cache-schema", "--mem-bw-schema" })
