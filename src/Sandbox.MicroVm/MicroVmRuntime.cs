@@ -93,20 +93,20 @@ public sealed partial class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
     public async Task<ISandbox> StartAsync(SandboxSpec spec, SandboxStdio stdio, CancellationToken cancellationToken = default)
     {
         var timings = new SandboxTimings { Requested = SandboxTimings.Now() };
+        StartPhase.LogEachStep(timings, _log);
         SandboxSpecValidator.Validate(spec);
         RejectUnsupported(spec);
         var (memoryMiB, cpus) = GuestShape(spec.Limits);
 
         var connection = await ConnectAsync(cancellationToken).ConfigureAwait(false);
         var accelerator = (await GetAcceleratorAsync(cancellationToken).ConfigureAwait(false)).Accelerator;
-        timings.Step("libvirt-connected");
+        timings.Step(StartPhase.LibvirtConnected);
 
         // An OCI bundle brings its own rootfs directory, shared with the guest instead of an image's EROFS disk.
         var bundle = spec.Bundle is { } b ? PlanBundle(b) : null;
         IImageLease image = bundle is not null ? new BundleRootfsLease(spec.Bundle!.RootfsPath)
             : await _images.AcquireAsync(spec.Image, RootfsForm.ErofsImage, cancellationToken).ConfigureAwait(false);
-        MicroVmLog.Phase(_log, "acquire image", timings.SinceRequest(SandboxTimings.Now()) ?? 0);
-        timings.Step("image-acquired");
+        timings.Step(StartPhase.ImageAcquired);
         GuestDomain? guest = null;
         INetworkAttachment? network = null;
         string? createdDir = null;
@@ -137,21 +137,11 @@ public sealed partial class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
                     id, cancellationToken).ConfigureAwait(false);
             var dir = spec.Id is null ? SandboxDirectory.Create(_paths, id) : SandboxDirectory.Claim(_paths, id);
             if (spec.Id is null) createdDir = dir.Dir;
-            var runDir = dir.Dir;
-            MicroVmLog.Phase(_log, "run directory", timings.SinceRequest(SandboxTimings.Now()) ?? 0);
-            var definition = new DomainDefinition
+            timings.Step(StartPhase.RunDirectory);
+            var definition = DomainDefinition.ForGuest(id, _paths, _guest, accelerator, memoryMiB, cpus,
+                bundle is null ? image.RootfsPath : null, dir) with
             {
-                Name = MicroVmSandbox.FormatId(id),
-                Owner = DomainOwner.Current(_paths),
-                Accelerator = accelerator,
-                MemoryMiB = memoryMiB,
-                Cpus = cpus,
-                KernelPath = _guest.KernelPath,
-                InitramfsPath = _guest.InitramfsPath,
-                RootDiskPath = bundle is null ? image.RootfsPath : null,
                 Shares = bundle?.Shares ?? [],
-                ChannelSocketPath = Path.Combine(runDir, "init.sock"),
-                ConsoleLogPath = Path.Combine(runDir, "console.log"),
                 Nic = network is null ? null : new GuestNic(network.Settings.Bridge, network.Settings.Mac, GuestNic.TapName(id)),
             };
             MicroVmLog.DomainXml(_log, definition.Name, definition.ToXml());
@@ -167,7 +157,6 @@ public sealed partial class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
                 guest = await GuestDomain.BootAsync(connection, definition, dir, spec.Remove, id, BootDeadline, timings, _log, cancellationToken)
                     .ConfigureAwait(false);
             }
-            MicroVmLog.Phase(_log, "guest booted", timings.SinceRequest(SandboxTimings.Now()) ?? 0);
             var sandbox = new MicroVmSandbox(id, guest, image, stdio, process, accelerator, memoryMiB << 20, timings, _log) { Network = network };
             network = null; // the sandbox owns it now
             try
@@ -175,7 +164,7 @@ public sealed partial class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
                 // The clock last, as near to Start as it gets: a cold guest booted for seconds, a warm one waited paused.
                 initSpec.RealtimeNs = InitSession.HostRealtimeNs();
                 await sandbox.StartAsync(sandbox.WithNetwork(initSpec, spec), cancellationToken).ConfigureAwait(false);
-                MicroVmLog.Phase(_log, "workload started", timings.SinceRequest(SandboxTimings.Now()) ?? 0);
+                timings.Step(StartPhase.WorkloadStarted);
             }
             catch
             {
