@@ -30,6 +30,7 @@ public sealed partial class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
     private readonly GuestArtifacts _guest;
     private readonly SemaphoreSlim _connectLock = new(1, 1);
     private LibvirtConnection? _connection;
+    private Task? _staleReap;
     private KvmProbe.Result? _probe;
 
     public MicroVmRuntime(SandboxPaths paths, IImageProvider images, ILoggerFactory loggerFactory, string libvirtUri,
@@ -72,9 +73,15 @@ public sealed partial class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
                 throw new SandboxException(SandboxFailure.BackendUnavailable,
                     $"cannot reach libvirt at {LibvirtUri} (is libvirtd running? scripts/start-libvirtd.sh starts it): {e.Message}", e);
             }
-            // Domains of sandboxes that died without their connection closing (libvirtd restarted meanwhile).
-            try { await Task.Run(() => StaleDomainReaper.Reap(_connection, _paths, _log), cancellationToken).ConfigureAwait(false); }
-            catch (LibvirtException e) { MicroVmLog.CleanupFailed(_log, "stale domains", e.Message); }
+            // Domains of sandboxes that died without their connection closing (libvirtd restarted meanwhile), beside the
+            // run rather than before it: a pass asks libvirt for every domain and its metadata (and destroys the stale
+            // ones), which is none of this run's business. Awaited before the connection closes (DisposeAsync).
+            var connection = _connection;
+            _staleReap = Task.Run(() =>
+            {
+                try { StaleDomainReaper.Reap(connection, _paths, _log); }
+                catch (LibvirtException e) { MicroVmLog.CleanupFailed(_log, "stale domains", e.Message); }
+            }, CancellationToken.None);
             return _connection;
         }
         finally { _connectLock.Release(); }
@@ -233,10 +240,10 @@ public sealed partial class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (_staleReap is not null) await _staleReap.ConfigureAwait(false);
         // Closing the connection also destroys any domain it still holds (AUTODESTROY).
         _connection?.Dispose();
         _connection = null;
         _connectLock.Dispose();
-        await Task.CompletedTask.ConfigureAwait(false);
     }
 }
