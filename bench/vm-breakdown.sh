@@ -7,16 +7,21 @@
 # interleaved (cold, warm, cold, ...). The traced runs read the kernel log after Start ("trace read" row): subtract it
 # for an untraced run. Prints a Markdown table.
 #   usage: bench/vm-breakdown.sh [RUNS] [cold|warm|both]
+# SANDBOX_BIN=DIR measures the binaries in DIR (e.g. a copy of out/bin before a change) without building.
 set -euo pipefail
 source "$(dirname "$(readlink -f "$0")")/../scripts/lib.sh"
 
 runs=${1:-5}
 paths=${2:-both}
-"$REPO_ROOT/scripts/build.sh"
+if [ -n "${SANDBOX_BIN:-}" ]; then
+  export SANDBOX_KERNEL=${SANDBOX_KERNEL:-$OUT/kernel/current/vmlinux}
+else
+  "$REPO_ROOT/scripts/build.sh"
+fi
 "$REPO_ROOT/scripts/start-libvirtd.sh"
 work=$(mktemp -d /var/tmp/sandbox-breakdown.XXXXXX)
 export SANDBOX_ROOT="$work/store"
-sandbox="$OUT/bin/sandbox"
+sandbox="${SANDBOX_BIN:-$OUT/bin}/sandbox"
 cleanup() { "$sandbox" pool drain >/dev/null 2>&1 || true; rm -rf "$work"; }
 trap cleanup EXIT
 # The store's busybox image, its EROFS disk and the KVM probe's answer, outside the measurement.
@@ -57,9 +62,10 @@ rows = [
     ("CLI start, store open, reaper pass, record", "harness-start", "requested"),
     ("libvirt connect (+ stale-domain scan, probe cache)", "requested", "libvirt-connected"),
     ("image lease (EROFS disk cached)", "libvirt-connected", "image-acquired"),
-    ("run dir, domain XML", "image-acquired", "create-called"),
+    ("run dir", "image-acquired", "run-dir"),
+    ("domain XML", "run-dir", "create-called"),
     ("virDomainCreateXML (qemu start, QMP, cont)", "create-called", "created"),
-    ("pool scan + claim round trip (holder resumes, passes the fd)", "image-acquired", "claimed"),
+    ("pool scan + claim round trip (holder resumes, passes the fd)", "run-dir", "claimed"),
     ("adopt the member's domain", "claimed", "created"),
     ("create returned -> guest kernel clock starts", "created", "kernel"),
     ("kernel: start -> initramfs unpack starts", "kernel", "initramfs-unpack"),

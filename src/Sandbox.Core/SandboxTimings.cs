@@ -35,10 +35,18 @@ public sealed class SandboxTimings
         get { lock (_steps) return [.. _steps]; }
     }
 
+    /// <summary>
+    /// Called with each step as it is recorded (name, absolute ns): a backend's start phases are its steps, so the one
+    /// call that feeds <c>--timings-detail</c> also writes the phase's log line (docs/microvm.md, "Run, timing marks").
+    /// </summary>
+    public Action<string, long>? StepRecorded { get; set; }
+
     /// <summary>Records a step now (or at <paramref name="ns"/>); names are single words (no spaces, '@' or ',').</summary>
     public void Step(string name, long? ns = null)
     {
-        lock (_steps) _steps.Add((name, ns ?? Now()));
+        long at = ns ?? Now();
+        lock (_steps) _steps.Add((name, at));
+        StepRecorded?.Invoke(name, at);
     }
 
     public static long Now() => (long)(Stopwatch.GetTimestamp() * (1_000_000_000.0 / Stopwatch.Frequency));

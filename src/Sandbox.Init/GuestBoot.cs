@@ -34,7 +34,14 @@ internal static class GuestBoot
             s_mounted = Processes.MonotonicNs();
             var channel = VirtioPort.Open(PortName);
             s_portOpened = Processes.MonotonicNs();
-            if (Environment.GetEnvironmentVariable("sandbox_prewarm") == "1") Prewarm();
+            GuestWorkloadInit.Prespawned? prespawned = null;
+            if (Environment.GetEnvironmentVariable("sandbox_prewarm") == "1")
+            {
+                Prewarm();
+                // The workload's init started now, not on the run's path (a failure here only costs the run that start).
+                try { prespawned = GuestWorkloadInit.Prespawn(channel.Port!); }
+                catch (InitSetupException e) { Console.Error.WriteLine($"sandbox-init: prespawn: {e.Message}"); }
+            }
             channel.Send(MessageType.Hello, Payload.Hello(Processes.MonotonicNs()));
             channel.SendMark(MarkKind.InitStarted, started);
 
@@ -53,7 +60,7 @@ internal static class GuestBoot
                 // A bridge network: eth0 from the host's IPAM (see docs/network.md).
                 if (spec.Interface is GuestInterface nic) Network.GuestNetwork.Configure(nic);
                 // The workload runs under its own init in its own pid namespace and cgroup (GuestWorkloadInit).
-                code = GuestWorkloadInit.Spawn(spec, channel, channel.Port!);
+                code = GuestWorkloadInit.Spawn(spec, channel, channel.Port!, prespawned);
             }
             catch (InitSetupException e)
             {

@@ -35,12 +35,21 @@ internal static class GuestCgroup
                     throw new IOException($"the guest kernel has no cgroup v2 '{needed}' controller");
             File.WriteAllText(Path.Combine(Hierarchy, "cgroup.subtree_control"), "+memory +cpu +pids");
             Directory.CreateDirectory(Group);
-            // Not memory.oom.group: it would kill init with the workload (as in a container, the OOM killer picks the
-            // largest task; init's oom_score_adj keeps it out).
-            if (limits.MemoryMaxBytes is long m) File.WriteAllText(Path.Combine(Group, "memory.max"), m.ToString());
-            if (limits.CpuQuotaUs is long q) File.WriteAllText(Path.Combine(Group, "cpu.max"), $"{q} {limits.CpuPeriodUs}");
-            if (limits.PidsMax is long p) File.WriteAllText(Path.Combine(Group, "pids.max"), p.ToString());
+            WriteLimits(limits);
         });
+    }
+
+    /// <summary>Guest PID 1 of a warm pool member, at Start: the run's limits on the group its prespawned init is in.</summary>
+    public static void SetLimits(GuestLimits limits) =>
+        Workload.Try(InitFailure.Other, $"set the limits of {Group}", () => WriteLimits(limits));
+
+    private static void WriteLimits(GuestLimits limits)
+    {
+        // Not memory.oom.group: it would kill init with the workload (as in a container, the OOM killer picks the
+        // largest task; init's oom_score_adj keeps it out).
+        if (limits.MemoryMaxBytes is long m) File.WriteAllText(Path.Combine(Group, "memory.max"), m.ToString());
+        if (limits.CpuQuotaUs is long q) File.WriteAllText(Path.Combine(Group, "cpu.max"), $"{q} {limits.CpuPeriodUs}");
+        if (limits.PidsMax is long p) File.WriteAllText(Path.Combine(Group, "pids.max"), p.ToString());
     }
 
     public static void AddProcess(int pid) =>

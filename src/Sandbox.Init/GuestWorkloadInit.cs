@@ -18,36 +18,87 @@ internal static class GuestWorkloadInit
     private const string Path = "/sandbox-init";
     private const int PortFd = 3, SpecFd = 4;
 
-    /// <summary>Guest PID 1: limits, then the workload's init in its namespaces; returns its exit code.</summary>
-    public static int Spawn(InitSpec spec, InitChannel channel, SafeFileHandle port)
-    {
-        if (spec.PidMax > 0) Workload.Try(InitFailure.Other, $"set kernel.pid_max to {spec.PidMax}", () => SetPidMax(spec.PidMax));
-        GuestCgroup.Create(spec.GuestLimits ?? new GuestLimits());
+    /// <summary>The argument a prespawned workload init gets after <see cref="Command"/>.</summary>
+    private const string PrespawnedArgument = "prespawned";
 
-        var (specRead, specWrite) = Files.Pipe();
-        SandboxNative.SpawnedInit child;
-        using (specRead)
-        using (var console = Files.Dup(new SafeFd(2, ownsHandle: false)))
-        using (var nothing = Files.Open("/dev/null", Files.O_RDONLY))
+    /// <summary>
+    /// The kernel.pid_max a warm pool member sets before it prespawns (what the host sends, MicroVmRuntime.GuestPidMax):
+    /// on Linux 6.14 and later a new pid namespace takes its pid_max from its parent when it is created.
+    /// </summary>
+    private const long PrespawnPidMax = 4194304;
+
+    /// <summary>
+    /// A workload init a warm pool member started at boot (<see cref="Prespawn"/>): its .NET runtime is up and it blocks
+    /// reading its spec, so a claimed member's run does not pay a second process start under TCG.
+    /// </summary>
+    internal sealed class Prespawned(SandboxNative.SpawnedInit child, SafeFd specWrite)
+    {
+        public SandboxNative.SpawnedInit Child { get; } = child;
+        public SafeFd SpecWrite { get; } = specWrite;
+
+        /// <summary>Not used for this run (a spec it was not made for): killed and reaped, so that one is spawned afresh.</summary>
+        public void Discard()
         {
-            var portFd = new SafeFd((int)port.DangerousGetHandle(), ownsHandle: false);
-            child = Workload.Try(InitFailure.Other, "start the workload's init", () => SandboxNative.SpawnInit(Path,
-                [Path, Command], ["PATH=/usr/sbin:/usr/bin:/sbin:/bin", "DOTNET_GCgen0size=0x200000"],
-                [nothing, console, console, portFd, specRead],
-                SandboxNative.CLONE_NEWPID | SandboxNative.CLONE_NEWNS |
-                // --privileged: the workload gets the guest's cgroup tree (to run containers in it).
-                (spec.Privileged ? 0 : SandboxNative.CLONE_NEWCGROUP)));
-            GC.KeepAlive(port);
+            using (Child)
+            using (SpecWrite)
+            {
+                Processes.Kill(Child.Pid, Processes.SIGKILL);
+                Processes.Wait(Child.Pid);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Guest PID 1 of a warm pool member, before it says Hello: the workload's init in its namespaces and the (limitless)
+    /// workload group, waiting for its spec. Nothing of a run is in it: the root, the limits, the identity and the workload
+    /// come with Start, and the guest still serves one workload ever. / is made a shared mount first, so that the root
+    /// PID 1 mounts at Start (erofs, the run's fresh tmpfs, the overlay) propagates into the child's mount namespace; the
+    /// child makes its mounts private again before it uses them.
+    /// </summary>
+    public static Prespawned Prespawn(SafeFileHandle port)
+    {
+        Workload.Try(InitFailure.Other, $"set kernel.pid_max to {PrespawnPidMax}", () => SetPidMax(PrespawnPidMax));
+        GuestCgroup.Create(new GuestLimits());
+        Workload.Try(InitFailure.Rootfs, "make / shared", () => Mounts.Mount(null, "/", null, Mounts.MS_SHARED));
+        var (child, specWrite) = SpawnInto(port, privileged: false, prespawned: true);
+        return new Prespawned(child, specWrite);
+    }
+
+    /// <summary>Guest PID 1: limits, then the workload's init in its namespaces; returns its exit code.</summary>
+    public static int Spawn(InitSpec spec, InitChannel channel, SafeFileHandle port, Prespawned? prespawned)
+    {
+        // A prespawned init serves every run a member's shape allows, except one whose namespaces differ.
+        if (prespawned is not null && (spec.Privileged || (spec.PidMax > 0 && spec.PidMax != PrespawnPidMax)))
+        {
+            prespawned.Discard();
+            prespawned = null;
+        }
+        SandboxNative.SpawnedInit child;
+        SafeFd specWrite;
+        if (prespawned is not null)
+        {
+            GuestCgroup.SetLimits(spec.GuestLimits ?? new GuestLimits());
+            (child, specWrite) = (prespawned.Child, prespawned.SpecWrite);
+        }
+        else
+        {
+            if (spec.PidMax > 0) Workload.Try(InitFailure.Other, $"set kernel.pid_max to {spec.PidMax}", () => SetPidMax(spec.PidMax));
+            GuestCgroup.Create(spec.GuestLimits ?? new GuestLimits());
+            (child, specWrite) = SpawnInto(port, spec.Privileged, prespawned: false);
         }
         using (child)
         {
-            GuestCgroup.AddProcess(child.Pid);
-            // The OOM killer should pick the workload, not its init (as in a container).
-            try { File.WriteAllText($"/proc/{child.Pid}/oom_score_adj", "-999"); } catch (IOException) { }
-            Workload.Try(InitFailure.Other, "start the workload's init", child.Release);
             // Before the spec: the workload's init writes to the same port once it has it (one writer at a time).
             if (spec.TraceBoot) channel.SendMark(MarkKind.WorkloadInitSpawned, Processes.MonotonicNs());
-            using (specWrite) Files.WriteAll(specWrite, Payload.Start(spec));
+            try
+            {
+                using (specWrite) Files.WriteAll(specWrite, Payload.Start(spec));
+            }
+            catch (ErrnoException e)
+            {
+                // A prespawned init that died while the member waited (EPIPE): its status below says how.
+                Console.Error.WriteLine($"sandbox-init: the workload's init did not take its spec: {e.Message}");
+            }
             int status = Processes.Wait(child.Pid);
             if (Processes.Signaled(status, out int signal))
             {
@@ -57,6 +108,43 @@ internal static class GuestWorkloadInit
             Processes.Exited(status, out int code);
             return code;
         }
+    }
+
+    /// <summary>sbx_spawn_init into new pid, mount (and cgroup) namespaces, placed in the workload's group, released.</summary>
+    private static (SandboxNative.SpawnedInit Child, SafeFd SpecWrite) SpawnInto(SafeFileHandle port, bool privileged, bool prespawned)
+    {
+        var (specRead, specWrite) = Files.Pipe();
+        SandboxNative.SpawnedInit child;
+        using (specRead)
+        using (var console = Files.Dup(new SafeFd(2, ownsHandle: false)))
+        using (var nothing = Files.Open("/dev/null", Files.O_RDONLY))
+        {
+            var portFd = new SafeFd((int)port.DangerousGetHandle(), ownsHandle: false);
+            string[] argv = prespawned ? [Path, Command, PrespawnedArgument] : [Path, Command];
+            child = Workload.Try(InitFailure.Other, "start the workload's init", () => SandboxNative.SpawnInit(Path,
+                argv, ["PATH=/usr/sbin:/usr/bin:/sbin:/bin", "DOTNET_GCgen0size=0x200000"],
+                [nothing, console, console, portFd, specRead],
+                SandboxNative.CLONE_NEWPID | SandboxNative.CLONE_NEWNS |
+                // --privileged: the workload gets the guest's cgroup tree (to run containers in it).
+                (privileged ? 0 : SandboxNative.CLONE_NEWCGROUP)));
+            GC.KeepAlive(port);
+        }
+        try
+        {
+            GuestCgroup.AddProcess(child.Pid);
+            // The OOM killer should pick the workload, not its init (as in a container).
+            try { File.WriteAllText($"/proc/{child.Pid}/oom_score_adj", "-999"); } catch (IOException) { }
+            Workload.Try(InitFailure.Other, "start the workload's init", child.Release);
+        }
+        catch
+        {
+            Processes.Kill(child.Pid, Processes.SIGKILL);
+            Processes.Wait(child.Pid);
+            child.Dispose();
+            specWrite.Dispose();
+            throw;
+        }
+        return (child, specWrite);
     }
 
     /// <summary>One write(2) of the number, then read back: a sysctl that did not take is an error, not a surprise.</summary>
@@ -80,9 +168,10 @@ internal static class GuestWorkloadInit
     }
 
     /// <summary>The workload's init: PID 1 of the workload's pid namespace.</summary>
-    public static int Run()
+    public static int Run(string[] args)
     {
         long started = Processes.MonotonicNs();
+        bool prespawned = args.Length > 1 && args[1] == PrespawnedArgument;
         var port = new SafeFileHandle(PortFd, ownsHandle: true);
         var channel = new InitChannel(new FileStream(port, FileAccess.Read, 0), new FileStream(port, FileAccess.Write, 0)) { Port = port, HostSeen = true };
         InitSpec spec;
@@ -92,6 +181,8 @@ internal static class GuestWorkloadInit
             using var buffer = new MemoryStream();
             specStream.CopyTo(buffer);
             spec = Payload.ReadStart(buffer.ToArray());
+            // Prespawned at boot, long before this run: its step starts when the spec came.
+            if (prespawned) started = Processes.MonotonicNs();
         }
         catch (Exception e) when (e is IOException or ProtocolException or System.Text.Json.JsonException)
         {
@@ -99,7 +190,13 @@ internal static class GuestWorkloadInit
             return 125;
         }
         if (spec.TraceBoot) channel.SendMark(MarkKind.WorkloadInitStarted, started);
-        try { Workload.Try(InitFailure.Other, "turn address space randomization back on", EnableAslr); }
+        try
+        {
+            Workload.Try(InitFailure.Other, "turn address space randomization back on", EnableAslr);
+            // In a warm pool member / is shared (Prespawn), so this namespace is a copy of a shared / whichever way this
+            // init was spawned: what it mounts from here on stays its own (and the root switch's MS_MOVE needs it).
+            Workload.Try(InitFailure.Rootfs, "make / private", () => Mounts.Mount(null, "/", null, Mounts.MS_REC | Mounts.MS_PRIVATE));
+        }
         catch (InitSetupException e)
         {
             channel.SendError(e.Failure, e.Errno, e.Message);

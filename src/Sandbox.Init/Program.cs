@@ -3,5 +3,5 @@
 using Sandbox.Init;
 
 return args.Length > 0 && args[0] == "container" ? ContainerBoot.Run(args[1..])
-    : args.Length > 0 && args[0] == GuestWorkloadInit.Command ? GuestWorkloadInit.Run()
+    : args.Length > 0 && args[0] == GuestWorkloadInit.Command ? GuestWorkloadInit.Run(args)
     : GuestBoot.Run(args);

@@ -6,7 +6,7 @@ namespace Sandbox.Interop.Libc;
 public static partial class Mounts
 {
     public const ulong MS_RDONLY = 1, MS_NOSUID = 2, MS_NODEV = 4, MS_NOEXEC = 8, MS_REMOUNT = 32, MS_NOATIME = 1024,
-        MS_BIND = 4096, MS_MOVE = 8192, MS_REC = 16384, MS_PRIVATE = 1 << 18, MS_SLAVE = 1 << 19, MS_STRICTATIME = 1 << 24;
+        MS_BIND = 4096, MS_MOVE = 8192, MS_REC = 16384, MS_PRIVATE = 1 << 18, MS_SLAVE = 1 << 19, MS_SHARED = 1 << 20, MS_STRICTATIME = 1 << 24;
     public const int MNT_DETACH = 2;
     public const ulong MOUNT_ATTR_RDONLY = 1, MOUNT_ATTR_NODEV = 4, MOUNT_ATTR_IDMAP = 0x00100000;
     public const uint AT_RECURSIVE = 0x8000, AT_EMPTY_PATH = 0x1000, OPEN_TREE_CLONE = 1, OPEN_TREE_CLOEXEC = 0x80000;

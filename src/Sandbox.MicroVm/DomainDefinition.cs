@@ -34,6 +34,26 @@ internal sealed record DomainDefinition
     /// <summary>Host directories shared over virtio-9p (an OCI bundle's rootfs and bind sources).</summary>
     public IReadOnlyList<GuestShare> Shares { get; init; } = [];
 
+    /// <summary>
+    /// The one builder of a guest's domain (a run's cold boot, a pool member's boot, the KVM probe): named after the
+    /// sandbox, owned by this process, booting <paramref name="guest"/>, its channel socket and serial log in
+    /// <paramref name="dir"/>. What differs per use (a NIC, shares, prewarm) is added with <c>with</c>.
+    /// </summary>
+    public static DomainDefinition ForGuest(string id, SandboxPaths paths, GuestArtifacts guest, Accelerator accelerator, long memoryMiB,
+        int cpus, string? rootDiskPath, SandboxDirectory dir) => new()
+    {
+        Name = MicroVmSandbox.FormatId(id),
+        Owner = DomainOwner.Current(paths),
+        Accelerator = accelerator,
+        MemoryMiB = memoryMiB,
+        Cpus = cpus,
+        KernelPath = guest.KernelPath,
+        InitramfsPath = guest.InitramfsPath,
+        RootDiskPath = rootDiskPath,
+        ChannelSocketPath = dir.PathOf("init.sock"),
+        ConsoleLogPath = dir.PathOf("console.log"),
+    };
+
     /// <summary>The kernel parameter (and so init's environment variable) that asks init to prewarm.</summary>
     public const string PrewarmParameter = "sandbox_prewarm";
 

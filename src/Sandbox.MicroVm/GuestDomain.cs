@@ -55,12 +55,12 @@ internal sealed class GuestDomain : IAsyncDisposable
         {
             var xml = definition.ToXml();
             guest._createCalled = true;
-            timings.Step("create-called");
+            timings.Step(StartPhase.CreateCalled);
             guest._domain = await Task.Run(() => connection.CreateDomain(xml, flags), CancellationToken.None)
                 .ConfigureAwait(false);
             timings.Created = SandboxTimings.Now();
             MicroVmLog.DomainCreated(log, definition.Name, definition.Accelerator);
-            MicroVmLog.Phase(log, "domain created", timings.SinceRequest(timings.Created) ?? 0);
+            timings.Step(StartPhase.DomainCreated, timings.Created);
 
             using var boot = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             var started = System.Diagnostics.Stopwatch.StartNew();

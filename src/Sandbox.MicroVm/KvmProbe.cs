@@ -67,20 +67,8 @@ public static class KvmProbe
 
         var id = "kvmprobe-" + SandboxId.New();
         var dir = SandboxDirectory.Create(paths, id);
-        var runDir = dir.Dir;
-        var definition = new DomainDefinition
-        {
-            Name = "sandbox-" + id,
-            Owner = DomainOwner.Current(paths),
-            Accelerator = Accelerator.Kvm,
-            MemoryMiB = MicroVmRuntime.DefaultMemoryMiB,
-            Cpus = 1,
-            KernelPath = guest.KernelPath,
-            InitramfsPath = guest.InitramfsPath,
-            RootDiskPath = null,
-            ChannelSocketPath = Path.Combine(runDir, "init.sock"),
-            ConsoleLogPath = Path.Combine(runDir, "console.log"),
-        };
+        // No disk: the probe only waits for init's Hello.
+        var definition = DomainDefinition.ForGuest(id, paths, guest, Accelerator.Kvm, MicroVmRuntime.DefaultMemoryMiB, 1, null, dir);
         var started = SandboxTimings.Now();
         try
         {

@@ -21,7 +21,7 @@ public sealed partial class MicroVmRuntime
         var claimed = await WarmPool.TryClaimAsync(_paths, shape, DomainOwner.Current(_paths), definition.ConsoleLogPath, _log, cancellationToken)
             .ConfigureAwait(false);
         if (claimed is null) return null;
-        timings.Step("claimed");
+        timings.Step(StartPhase.Claimed);
         var connection = await ConnectAsync(cancellationToken).ConfigureAwait(false);
         // The member's own domain and paths; the console log is in this run's directory now.
         var adopted = definition with { Name = claimed.Member.Domain };
@@ -39,6 +39,7 @@ public sealed partial class MicroVmRuntime
         }
         timings.Boot = "warm";
         timings.Created = SandboxTimings.Now();
+        timings.Step(StartPhase.DomainCreated, timings.Created);
         return guest;
     }
 
@@ -62,20 +63,8 @@ public sealed partial class MicroVmRuntime
         try
         {
             dir = SandboxDirectory.Create(_paths, id);
-            var definition = new DomainDefinition
-            {
-                Name = MicroVmSandbox.FormatId(id),
-                Owner = DomainOwner.Current(_paths),
-                Accelerator = accelerator,
-                MemoryMiB = memoryMiB,
-                Cpus = cpus,
-                KernelPath = _guest.KernelPath,
-                InitramfsPath = _guest.InitramfsPath,
-                RootDiskPath = lease.RootfsPath,
-                ChannelSocketPath = dir.PathOf("init.sock"),
-                ConsoleLogPath = dir.PathOf("console.log"),
-                Prewarm = true,
-            };
+            var definition = DomainDefinition.ForGuest(id, _paths, _guest, accelerator, memoryMiB, cpus, lease.RootfsPath, dir)
+                with { Prewarm = true };
             var timings = new SandboxTimings { Requested = SandboxTimings.Now() };
             guest = await GuestDomain.BootAsync(connection, definition, dir, removeDirectory: true, id, BootDeadline, timings, _log,
                 cancellationToken, DomainCreateFlags.None).ConfigureAwait(false);

@@ -30,6 +30,7 @@ public sealed partial class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
     private readonly GuestArtifacts _guest;
     private readonly SemaphoreSlim _connectLock = new(1, 1);
     private LibvirtConnection? _connection;
+    private Task? _staleReap;
     private KvmProbe.Result? _probe;
 
     public MicroVmRuntime(SandboxPaths paths, IImageProvider images, ILoggerFactory loggerFactory, string libvirtUri,
@@ -72,9 +73,15 @@ public sealed partial class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
                 throw new SandboxException(SandboxFailure.BackendUnavailable,
                     $"cannot reach libvirt at {LibvirtUri} (is libvirtd running? scripts/start-libvirtd.sh starts it): {e.Message}", e);
             }
-            // Domains of sandboxes that died without their connection closing (libvirtd restarted meanwhile).
-            try { await Task.Run(() => StaleDomainReaper.Reap(_connection, _paths, _log), cancellationToken).ConfigureAwait(false); }
-            catch (LibvirtException e) { MicroVmLog.CleanupFailed(_log, "stale domains", e.Message); }
+            // Domains of sandboxes that died without their connection closing (libvirtd restarted meanwhile), beside the
+            // run rather than before it: a pass asks libvirt for every domain and its metadata (and destroys the stale
+            // ones), which is none of this run's business. Awaited before the connection closes (DisposeAsync).
+            var connection = _connection;
+            _staleReap = Task.Run(() =>
+            {
+                try { StaleDomainReaper.Reap(connection, _paths, _log); }
+                catch (LibvirtException e) { MicroVmLog.CleanupFailed(_log, "stale domains", e.Message); }
+            }, CancellationToken.None);
             return _connection;
         }
         finally { _connectLock.Release(); }
@@ -93,20 +100,20 @@ public sealed partial class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
     public async Task<ISandbox> StartAsync(SandboxSpec spec, SandboxStdio stdio, CancellationToken cancellationToken = default)
     {
         var timings = new SandboxTimings { Requested = SandboxTimings.Now() };
+        StartPhase.LogEachStep(timings, _log);
         SandboxSpecValidator.Validate(spec);
         RejectUnsupported(spec);
         var (memoryMiB, cpus) = GuestShape(spec.Limits);
 
         var connection = await ConnectAsync(cancellationToken).ConfigureAwait(false);
         var accelerator = (await GetAcceleratorAsync(cancellationToken).ConfigureAwait(false)).Accelerator;
-        timings.Step("libvirt-connected");
+        timings.Step(StartPhase.LibvirtConnected);
 
         // An OCI bundle brings its own rootfs directory, shared with the guest instead of an image's EROFS disk.
         var bundle = spec.Bundle is { } b ? PlanBundle(b) : null;
         IImageLease image = bundle is not null ? new BundleRootfsLease(spec.Bundle!.RootfsPath)
             : await _images.AcquireAsync(spec.Image, RootfsForm.ErofsImage, cancellationToken).ConfigureAwait(false);
-        MicroVmLog.Phase(_log, "acquire image", timings.SinceRequest(SandboxTimings.Now()) ?? 0);
-        timings.Step("image-acquired");
+        timings.Step(StartPhase.ImageAcquired);
         GuestDomain? guest = null;
         INetworkAttachment? network = null;
         PodNetwork? pod = null;
@@ -142,21 +149,11 @@ public sealed partial class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
                 pod = await Task.Run(() => PodNetwork.Prepare(join.Path, id, DomainOwner.Current(_paths), _log), cancellationToken).ConfigureAwait(false);
             var dir = spec.Id is null ? SandboxDirectory.Create(_paths, id) : SandboxDirectory.Claim(_paths, id);
             if (spec.Id is null) createdDir = dir.Dir;
-            var runDir = dir.Dir;
-            MicroVmLog.Phase(_log, "run directory", timings.SinceRequest(SandboxTimings.Now()) ?? 0);
-            var definition = new DomainDefinition
+            timings.Step(StartPhase.RunDirectory);
+            var definition = DomainDefinition.ForGuest(id, _paths, _guest, accelerator, memoryMiB, cpus,
+                bundle is null ? image.RootfsPath : null, dir) with
             {
-                Name = MicroVmSandbox.FormatId(id),
-                Owner = DomainOwner.Current(_paths),
-                Accelerator = accelerator,
-                MemoryMiB = memoryMiB,
-                Cpus = cpus,
-                KernelPath = _guest.KernelPath,
-                InitramfsPath = _guest.InitramfsPath,
-                RootDiskPath = bundle is null ? image.RootfsPath : null,
                 Shares = bundle?.Shares ?? [],
-                ChannelSocketPath = Path.Combine(runDir, "init.sock"),
-                ConsoleLogPath = Path.Combine(runDir, "console.log"),
                 Nic = network is not null ? new GuestNic(network.Settings.Bridge, network.Settings.Mac, GuestNic.TapName(id)) : pod?.Nic,
             };
             MicroVmLog.DomainXml(_log, definition.Name, definition.ToXml());
@@ -172,7 +169,6 @@ public sealed partial class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
                 guest = await GuestDomain.BootAsync(connection, definition, dir, spec.Remove, id, BootDeadline, timings, _log, cancellationToken)
                     .ConfigureAwait(false);
             }
-            MicroVmLog.Phase(_log, "guest booted", timings.SinceRequest(SandboxTimings.Now()) ?? 0);
             if (pod is not null)
             {
                 await Task.Run(pod.Wire, cancellationToken).ConfigureAwait(false);
@@ -186,7 +182,7 @@ public sealed partial class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
                 // The clock last, as near to Start as it gets: a cold guest booted for seconds, a warm one waited paused.
                 initSpec.RealtimeNs = InitSession.HostRealtimeNs();
                 await sandbox.StartAsync(sandbox.WithNetwork(initSpec, spec), cancellationToken).ConfigureAwait(false);
-                MicroVmLog.Phase(_log, "workload started", timings.SinceRequest(SandboxTimings.Now()) ?? 0);
+                timings.Step(StartPhase.WorkloadStarted);
             }
             catch
             {
@@ -256,10 +252,10 @@ public sealed partial class MicroVmRuntime : ISandboxRuntime, IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (_staleReap is not null) await _staleReap.ConfigureAwait(false);
         // Closing the connection also destroys any domain it still holds (AUTODESTROY).
         _connection?.Dispose();
         _connection = null;
         _connectLock.Dispose();
-        await Task.CompletedTask.ConfigureAwait(false);
     }
 }

@@ -151,7 +151,7 @@ public sealed partial class MicroVmSandbox : ISandbox
         try { await _guest.Session.Receiving.ConfigureAwait(false); }
         catch (Exception e) when (e is OperationCanceledException or IOException) { }
         _image.Dispose();
-        Timings.Step("cleaned-up");
+        Timings.Step(StartPhase.CleanedUp);
     }
 
     internal static string FormatId(string id) => string.Create(CultureInfo.InvariantCulture, $"sandbox-{id}");

@@ -119,6 +119,25 @@ public sealed class WarmPoolTests : IClassFixture<Cli>, IAsyncLifetime
         _cli.AssertNothingLeft([.. members, id]);
     }
 
+    /// <summary>
+    /// A member's workload init is started at boot and waits for its spec (GuestWorkloadInit.Prespawn): the run's limits
+    /// still apply (written at Start), and a run whose namespaces differ (--privileged: the guest's cgroup tree) gets a
+    /// workload init of its own.
+    /// </summary>
+    [Fact]
+    public async Task APrespawnedWorkloadInitTakesTheRunsLimitsAndAPrivilegedRunGetsItsOwn()
+    {
+        var members = await FillAsync(2);
+        var limited = await RunVmAsync("--pids-limit", "5", "busybox", "sh", "-c", "for i in 1 2 3 4 5 6 7 8; do sleep 2 & done; wait; echo done");
+        Assert.Equal("warm", limited.Boot);
+        Assert.Contains("can't fork", limited.Stderr);
+        var privileged = await RunVmAsync("--privileged", "busybox", "cat", "/proc/self/cgroup");
+        Assert.Equal(("warm", 0, "0::/workload\n"), (privileged.Boot, privileged.Code, privileged.Stdout));
+        Assert.Empty(await MembersAsync());
+        await EventuallyAsync(() => Task.FromResult(!Domains().Overlaps(members.Select(m => $"sandbox-{m}"))), "a member's domain outlived its run");
+        _cli.AssertNothingLeft(members);
+    }
+
     [Fact]
     public async Task AMemberPausedFor30sStartsWithTheHostClockAndNothingLeaks()
     {
