@@ -31,6 +31,7 @@ public sealed partial class ContainerSandbox
             throw new InvalidOperationException("a sandbox whose terminal is the caller's cannot be handed over");
         if (_network is not null)
             throw new InvalidOperationException("a sandbox on a bridge network is kept by its owner (its CNI DEL and /etc/hosts updates)");
+        bool initGone = false;
         SafeFd? log = null, exit = null, ownerLock = null, listener = null;
         try
         {
@@ -43,12 +44,20 @@ public sealed partial class ContainerSandbox
             listener = Sockets.ListenUnix(files.ControlPath, 64);
             File.SetUnixFileMode(files.ControlPath, UnixFileMode.UserRead | UnixFileMode.UserWrite);
             ownerLock = _dir.DuplicateOwnerLock();
-            Sockets.SendFd(_fdSocket, log, HolderFd.Log);
-            Sockets.SendFd(_fdSocket, exit, HolderFd.Exit);
-            Sockets.SendFd(_fdSocket, listener, HolderFd.Listener);
-            Sockets.SendFd(_fdSocket, ownerLock, HolderFd.Lock);
-            if (_lease.HeldLock is SafeFd lease) Sockets.SendFd(_fdSocket, lease, HolderFd.ImageLease);
-            Sockets.SendFd(_fdSocket, log, HolderFd.End);
+            try
+            {
+                Sockets.SendFd(_fdSocket, log, HolderFd.Log);
+                Sockets.SendFd(_fdSocket, exit, HolderFd.Exit);
+                Sockets.SendFd(_fdSocket, listener, HolderFd.Listener);
+                Sockets.SendFd(_fdSocket, ownerLock, HolderFd.Lock);
+                if (_lease.HeldLock is SafeFd lease) Sockets.SendFd(_fdSocket, lease, HolderFd.ImageLease);
+                Sockets.SendFd(_fdSocket, log, HolderFd.End);
+            }
+            catch (ErrnoException e) when (e.Errno is 32 or 104 or 111 /* EPIPE, ECONNRESET, ECONNREFUSED */)
+            {
+                // Init is gone already: a workload that ended at once (below).
+                initGone = true;
+            }
         }
         catch (Exception e) when (e is ErrnoException or IOException or UnauthorizedAccessException)
         {
@@ -62,12 +71,25 @@ public sealed partial class ContainerSandbox
             exit?.Dispose();
             ownerLock?.Dispose();
         }
-        if (await _session.DetachAsync(cancellationToken).ConfigureAwait(false) is ExitStatus ended)
+        ExitStatus? ended = null;
+        if (!initGone)
+        {
+            try { ended = await _session.DetachAsync(cancellationToken).ConfigureAwait(false); }
+            catch (SandboxException e) when (e.Reason == SandboxFailure.NotRunning) { initGone = true; }
+        }
+        if (initGone)
+        {
+            // Init exited before it could read what we sent: it reported the workload's exit first, or it failed.
+            await _session.Receiving.WaitAsync(TimeSpan.FromSeconds(10), cancellationToken).ConfigureAwait(false);
+            ended = _main is { ExitReported: true } main ? await main.Exit.ConfigureAwait(false)
+                : throw new SandboxException(SandboxFailure.Init, $"sandbox {Id}: sandbox-init ended before it took the sandbox over");
+        }
+        if (ended is ExitStatus status)
         {
             // The workload ended before init read Detach (a `run -d true`): init reported the exit to us and is gone.
             // Recorded as init would have, and the rest left to the next command's reaper exactly as after a held
             // run, so `run -d` returns now instead of cleaning up first.
-            var record = new ExitRecord { Code = ended.ShellCode, Signal = ended.Signal ?? 0, Finished = DateTimeOffset.UtcNow };
+            var record = new ExitRecord { Code = status.ShellCode, Signal = status.Signal ?? 0, Finished = DateTimeOffset.UtcNow };
             try { File.WriteAllBytes(files.ExitPath, System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(record, ControlJsonContext.Default.ExitRecord)); }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
