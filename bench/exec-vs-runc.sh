@@ -19,9 +19,11 @@ bundle="$OUT/bench-runc-exec-bundle"
 runc_bundle "$bundle" "$rootfs" /bin/sleep 1000000
 runc_id="bench-exec-$$"
 id=$("$sandbox" run -d busybox sleep 1000000)
+# The same, held by a detached .NET owner process (the design before init held detached containers): CLI → owner → init.
+oid=$(SANDBOX_DETACHED_OWNER=process "$sandbox" run -d busybox sleep 1000000)
 vmid=""
 cleanup() {
-  "$sandbox" rm -f "$id" ${vmid:+"$vmid"} >/dev/null 2>&1 || true
+  "$sandbox" rm -f "$id" "$oid" ${vmid:+"$vmid"} >/dev/null 2>&1 || true
   runc kill "$runc_id" KILL >/dev/null 2>&1 || true; sleep 0.2; runc delete -f "$runc_id" >/dev/null 2>&1 || true
   rmdir /sys/fs/cgroup/*/"$runc_id" 2>/dev/null || true
 }
@@ -37,6 +39,8 @@ hyperfine --warmup 3 --runs "$runs" -N \
   --export-json "$REPO_ROOT/bench/out/exec-vs-runc.json" --export-markdown "$REPO_ROOT/bench/out/exec-vs-runc.md" \
   -n "sandbox exec ID true" "$sandbox exec $id true" \
   -n "runc exec ID true" "runc exec $runc_id /bin/true" \
+  -n "sandbox exec ID true, via a .NET owner process" "$sandbox exec $oid true" \
   "${extra[@]}" \
   -n "sandbox run -d --rm true (returns at workload exec)" "$sandbox run -d --rm busybox true" \
+  -n "sandbox run -d --rm true, .NET owner process (SANDBOX_DETACHED_OWNER=process)" "env SANDBOX_DETACHED_OWNER=process $sandbox run -d --rm busybox true" \
   -n "sandbox run --rm true (foreground)" "$sandbox run --rm busybox true"

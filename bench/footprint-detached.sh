@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Usage: bench/footprint-detached.sh N   — N idle detached containers; PSS of what we keep alive besides the workload (owner + init).
+# Usage: bench/footprint-detached.sh N   — N idle detached containers; PSS of what we keep alive besides the workload
+# (a detached owner process, if any, + sandbox-init; SANDBOX_DETACHED_OWNER=process measures the .NET owner design).
 set -euo pipefail
 N=${1:-50}
 CLI=${SANDBOX_CLI:-$(cd "$(dirname "$0")/.." && pwd)/out/bin/sandbox}
@@ -16,5 +17,10 @@ for id in "${ids[@]}"; do
   [ -n "$o" ] && owner_total=$((owner_total + $(pss "$o")))
   [ -n "$i" ] && init_total=$((init_total + $(pss "$i")))
 done
+# Where one holder's memory goes (the first init; with SANDBOX_DETACHED_OWNER=process also the first owner).
+first_init=$("$CLI" inspect "${ids[0]}" | sed -n 's/.*"initPid": *\([0-9]*\).*/\1/p')
+echo "init $first_init smaps_rollup: $(grep -E '^(Rss|Pss|Pss_Anon|Pss_File|Private_Clean|Private_Dirty|Anonymous):' /proc/$first_init/smaps_rollup | tr -s ' ' | tr '\n' ';')"
+first_owner=$(pgrep -f -- "__owner ${ids[0]}" | head -1 || true)
+[ -n "$first_owner" ] && echo "owner $first_owner smaps_rollup: $(grep -E '^(Rss|Pss|Pss_Anon|Pss_File|Private_Clean|Private_Dirty|Anonymous):' /proc/$first_owner/smaps_rollup | tr -s ' ' | tr '\n' ';')"
 echo "N=$N owner_pss_total_kib=$owner_total init_pss_total_kib=$init_total per_sandbox_kib=$(( (owner_total + init_total) / N )) owner_each_kib=$((owner_total / N)) init_each_kib=$((init_total / N))"
 "$CLI" rm -f "${ids[@]}" >/dev/null

@@ -90,6 +90,16 @@ public sealed class ContainerRuntime : ISandboxRuntime
         }
     }
 
+    /// <summary>
+    /// The stats of a container its init holds (no owner process to ask): the cgroup's memory and CPU, and init's PSS —
+    /// the same figures <see cref="ContainerSandbox.GetStatsAsync"/> reports.
+    /// </summary>
+    public static SandboxStats HeldStats(string id, int initPid)
+    {
+        var cgroup = Cgroup.For(id);
+        return new SandboxStats(cgroup.MemoryUsage(), ContainerSandbox.PssOf(initPid), cgroup.CpuUsage());
+    }
+
     /// <summary>Empty <c>sandbox/&lt;id&gt;</c> cgroups older than a minute whose sandbox directory is gone (a crash before it existed).</summary>
     public static int RemoveOrphanCgroups(SandboxPaths paths)
     {

@@ -28,6 +28,7 @@ public sealed partial class ContainerSandbox : ISandbox
     private ProcessSpec? _process;
     private int _disposed;
     private volatile bool _paused;
+    private bool _channelStdio;
 
     internal ContainerSandbox(string id, SandboxSpec spec, IImageLease lease, SandboxPaths paths, string initPath,
         SandboxTimings timings, ILogger logger)
@@ -84,6 +85,7 @@ public sealed partial class ContainerSandbox : ISandbox
         var (hostFds, initFds) = Sockets.SocketPair();
         _fdSocket = hostFds;
         bool channel = !stdio.IsInherited && (stdio.Stdin is not null || stdio.Stdout is not null || stdio.Stderr is not null);
+        _channelStdio = channel;
         var childStdio = OpenChildStdio(stdio, channel);
         ulong flags = SandboxNative.CLONE_NEWNS | SandboxNative.CLONE_NEWPID | SandboxNative.CLONE_NEWUTS |
                       SandboxNative.CLONE_NEWIPC | SandboxNative.CLONE_NEWCGROUP;
@@ -295,21 +297,31 @@ public sealed partial class ContainerSandbox : ISandbox
     {
         long memory = _cgroup?.MemoryUsage() ?? 0;
         var cpu = _cgroup?.CpuUsage() ?? TimeSpan.Zero;
-        long pss = 0;
+        return Task.FromResult(new SandboxStats(memory, _init is null ? 0 : PssOf(_init.Pid), cpu));
+    }
+
+    /// <summary>A process's PSS in bytes (smaps_rollup); 0 when it is gone.</summary>
+    internal static long PssOf(int pid)
+    {
+        if (pid <= 0) return 0;
         try
         {
-            if (_init is not null)
-                foreach (var line in File.ReadLines($"/proc/{_init.Pid}/smaps_rollup"))
-                    if (line.StartsWith("Pss:", StringComparison.Ordinal))
-                        pss = long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
+            foreach (var line in File.ReadLines($"/proc/{pid}/smaps_rollup"))
+                if (line.StartsWith("Pss:", StringComparison.Ordinal))
+                    return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
         }
-        catch (IOException) { }
-        return Task.FromResult(new SandboxStats(memory, pss, cpu));
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        return 0;
     }
 
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        if (_handedOff)
+        {
+            LetGo();
+            return;
+        }
         await KillAsync().ConfigureAwait(false);
         if (_initExit is not null)
         {

@@ -32,6 +32,10 @@ public interface IImageLease : IDisposable
 
     /// <summary>The rootfs directory or block image file.</summary>
     string RootfsPath { get; }
+
+    /// <summary>The lock file whose shared flock keeps the image from removal (null when nothing is held): a process that
+    /// takes a sandbox over (a container's init) keeps a duplicate of it.</summary>
+    Sandbox.Interop.Libc.SafeFd? HeldLock => null;
 }
 
 /// <summary>An OCI bundle's rootfs in place of an image (both backends): nothing to hold, no image config (the config.json says all).</summary>

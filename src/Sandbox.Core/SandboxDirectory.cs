@@ -83,6 +83,12 @@ public sealed class SandboxDirectory : IDisposable
         return new SandboxDirectory(id, dir, fd);
     }
 
+    /// <summary>
+    /// A duplicate of the held owner lock (the same open file, so the same flock): for a process that takes the sandbox
+    /// over (a container's init, over SCM_RIGHTS). The lock stays held while any copy is open.
+    /// </summary>
+    public SafeFd DuplicateOwnerLock() => Files.Dup(_ownerLock);
+
     /// <summary>Whether a live process owns the sandbox in <paramref name="dir"/> (holds its owner lock).</summary>
     public static bool IsOwned(string dir) => IsLocked(Path.Combine(dir, OwnerLockName));
 

@@ -16,6 +16,9 @@ internal sealed class FileLock : IDisposable
 
     public string Path { get; }
 
+    /// <summary>The locked file (for handing a duplicate of the lock to another process).</summary>
+    public SafeFd Fd => _fd;
+
     private static SafeFd OpenLockFile(string path) =>
         FileAt.OpenAt(HostFs.Cwd, path, OpenFlags.ReadWrite | OpenFlags.Create | OpenFlags.CloseOnExec | OpenFlags.NoFollow, 0b110_100_100);
 

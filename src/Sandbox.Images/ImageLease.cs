@@ -10,5 +10,7 @@ internal sealed class ImageLease(string digest, string name, ImageConfig config,
     public ImageConfig Config { get; } = config;
     public string RootfsPath { get; } = rootfsPath;
 
+    public Sandbox.Interop.Libc.SafeFd? HeldLock => leaseLock.Fd;
+
     public void Dispose() => leaseLock.Dispose();
 }

@@ -16,6 +16,9 @@ public static partial class Workload
     /// (--privileged, the rlimits).</summary>
     private static InitSpec Profile = new();
 
+    /// <summary>The workload's resolved process, the base of every exec (docker's exec rules).</summary>
+    internal static InitSpec MainSpec => Profile;
+
     /// <summary>The caller's fds for the main process (<c>--preserve-fds</c>), until it has been started.</summary>
     private static SafeFd[] PreservedFds = [];
 
@@ -214,4 +217,10 @@ internal sealed class SandboxProcess(uint id, int pid, Stdio stdio)
     public int Pid { get; } = pid;
     public Stdio Stdio { get; } = stdio;
     public int? Status { get; set; }
+
+    /// <summary>Exec'd through a holding init's control socket: the client that gets its streams and its exit.</summary>
+    public ControlConnection? Client { get; set; }
+
+    /// <summary>Nobody reads its output (exec -d, or its client went away).</summary>
+    public bool Discard { get; set; }
 }

@@ -77,7 +77,13 @@ public static partial class Processes
         if (sethostname(bytes, (nuint)bytes.Length) != 0) throw ErrnoException.FromLastError("sethostname", name);
     }
 
-    public const int PR_SET_CHILD_SUBREAPER = 36, PR_SET_PDEATHSIG = 1;
+    public const int PR_SET_CHILD_SUBREAPER = 36, PR_SET_PDEATHSIG = 1, PR_SET_DUMPABLE = 4;
+
+    /// <summary>setsid(2): a new session and process group (leaves the caller's terminal and its signals).</summary>
+    public static void SetSid()
+    {
+        if (setsid() < 0) throw ErrnoException.FromLastError("setsid");
+    }
 
     public static void Prctl(int option, ulong arg)
     {
@@ -112,6 +118,9 @@ public static partial class Processes
 
     [LibraryImport(Libraries.LibC)]
     private static partial int getpid();
+
+    [LibraryImport(Libraries.LibC, SetLastError = true)]
+    private static partial int setsid();
 
     [LibraryImport(Libraries.LibC, SetLastError = true)]
     private static partial int sethostname(byte[] name, nuint len);

@@ -71,6 +71,56 @@ public static partial class Sockets
         return (data, new SafeFd(*(int*)(control + 16)));
     }
 
+    /// <summary>
+    /// accept4(2) on a non-blocking listener: the connection (close-on-exec, blocking), or null when none is pending
+    /// (EAGAIN, or a client that gave up before we accepted).
+    /// </summary>
+    public static unsafe SafeFd? Accept(SafeFd listener)
+    {
+        while (true)
+        {
+            int fd = accept4(listener.Fd, null, null, SOCK_CLOEXEC);
+            if (fd >= 0) return new SafeFd(fd);
+            int errno = Marshal.GetLastPInvokeError();
+            if (errno == 4) continue;
+            if (errno is 11 or 103 /* ECONNABORTED */) return null;
+            throw new ErrnoException(errno, "accept4", $"fd {listener.Fd}");
+        }
+    }
+
+    /// <summary>
+    /// A unix stream socket bound to <paramref name="path"/> and listening (close-on-exec). Unlike a .NET
+    /// <c>Socket</c>, closing it does not unlink the path: the fd can be handed to another process that serves it.
+    /// </summary>
+    public static unsafe SafeFd ListenUnix(string path, int backlog)
+    {
+        var name = System.Text.Encoding.UTF8.GetBytes(path);
+        if (name.Length > 107) throw new ErrnoException(36 /* ENAMETOOLONG */, "bind", path);
+        int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (s < 0) throw ErrnoException.FromLastError("socket", "AF_UNIX");
+        var fd = new SafeFd(s);
+        byte* addr = stackalloc byte[110];
+        new Span<byte>(addr, 110).Clear();
+        *(ushort*)addr = AF_UNIX;
+        name.CopyTo(new Span<byte>(addr + 2, 108));
+        if (bind(s, addr, 110) != 0)
+        {
+            var e = ErrnoException.FromLastError("bind", path);
+            fd.Dispose();
+            throw e;
+        }
+        if (listen(s, backlog) != 0)
+        {
+            var e = ErrnoException.FromLastError("listen", path);
+            fd.Dispose();
+            throw e;
+        }
+        return fd;
+    }
+
+    /// <summary>shutdown(2) both directions: the peer and any reader of this socket see end of stream.</summary>
+    public static void Shutdown(SafeFd socket) => shutdown(socket.Fd, 2 /* SHUT_RDWR */);
+
     /// <summary>Sets IFF_UP on an interface (loopback in a new network namespace), without the ip tool.</summary>
     public static unsafe void BringUp(string ifname)
     {
@@ -106,4 +156,16 @@ public static partial class Sockets
 
     [LibraryImport(Libraries.LibC)]
     private static partial int close(int fd);
+
+    [LibraryImport(Libraries.LibC, SetLastError = true)]
+    private static partial int shutdown(int fd, int how);
+
+    [LibraryImport(Libraries.LibC, SetLastError = true)]
+    private static unsafe partial int bind(int fd, void* addr, int len);
+
+    [LibraryImport(Libraries.LibC, SetLastError = true)]
+    private static partial int listen(int fd, int backlog);
+
+    [LibraryImport(Libraries.LibC, SetLastError = true)]
+    private static unsafe partial int accept4(int fd, void* addr, void* addrlen, int flags);
 }

@@ -44,7 +44,7 @@ public sealed class ControlClient : IAsyncDisposable
     /// <summary>Sends the request and reads the reply; a refusal becomes a <see cref="SandboxException"/> of its kind.</summary>
     public async Task<ControlReply> RequestAsync(ControlRequest request, CancellationToken cancellationToken)
     {
-        await Writer.WriteAsync(MessageType.Start, JsonSerializer.SerializeToUtf8Bytes(request, LifecycleJsonContext.Default.ControlRequest),
+        await Writer.WriteAsync(MessageType.Start, JsonSerializer.SerializeToUtf8Bytes(request, ControlJsonContext.Default.ControlRequest),
             cancellationToken).ConfigureAwait(false);
         Frame? frame;
         try { frame = await Reader.ReadAsync(cancellationToken).ConfigureAwait(false); }
@@ -54,7 +54,7 @@ public sealed class ControlClient : IAsyncDisposable
         }
         if (frame is not Frame f || f.Type != MessageType.Hello)
             throw new SandboxException(SandboxFailure.NotRunning, "the sandbox's owner hung up before answering");
-        var reply = JsonSerializer.Deserialize(f.Payload, LifecycleJsonContext.Default.ControlReply)
+        var reply = JsonSerializer.Deserialize(f.Payload, ControlJsonContext.Default.ControlReply)
             ?? throw new SandboxException(SandboxFailure.Host, "empty reply from the sandbox's owner");
         if (!reply.Ok) throw new SandboxException(reply.Failure ?? SandboxFailure.Host, reply.Error ?? "the owner refused");
         return reply;
@@ -65,6 +65,17 @@ public sealed class ControlClient : IAsyncDisposable
     {
         await using var client = await ConnectAsync(store, record, cancellationToken).ConfigureAwait(false);
         return await client.RequestAsync(request, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// One request that is not waited for: written and left (a signal for a paused sandbox's init, which answers once
+    /// thawed). The holder acts on it when it reads it.
+    /// </summary>
+    public static async Task PostAsync(SandboxStore store, SandboxRecord record, ControlRequest request, CancellationToken cancellationToken)
+    {
+        await using var client = await ConnectAsync(store, record, cancellationToken).ConfigureAwait(false);
+        await client.Writer.WriteAsync(MessageType.Start, JsonSerializer.SerializeToUtf8Bytes(request, ControlJsonContext.Default.ControlRequest),
+            cancellationToken).ConfigureAwait(false);
     }
 
     public ValueTask DisposeAsync()

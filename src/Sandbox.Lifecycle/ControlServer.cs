@@ -70,7 +70,7 @@ internal sealed class ControlServer : IAsyncDisposable
         {
             var first = await reader.ReadAsync(_stop.Token).ConfigureAwait(false);
             if (first is not Frame f || f.Type != MessageType.Start) return;
-            var request = JsonSerializer.Deserialize(f.Payload, LifecycleJsonContext.Default.ControlRequest)
+            var request = JsonSerializer.Deserialize(f.Payload, ControlJsonContext.Default.ControlRequest)
                 ?? throw new ProtocolException("empty control request");
             try
             {
@@ -126,7 +126,7 @@ internal sealed class ControlServer : IAsyncDisposable
     }
 
     private static ValueTask ReplyAsync(FrameWriter writer, ControlReply reply) =>
-        writer.WriteAsync(MessageType.Hello, JsonSerializer.SerializeToUtf8Bytes(reply, LifecycleJsonContext.Default.ControlReply));
+        writer.WriteAsync(MessageType.Hello, JsonSerializer.SerializeToUtf8Bytes(reply, ControlJsonContext.Default.ControlReply));
 
     private async Task ExecAsync(ControlRequest request, FrameReader reader, FrameWriter writer)
     {

@@ -6,8 +6,6 @@ namespace Sandbox.Lifecycle;
 [JsonSourceGenerationOptions(UseStringEnumConverter = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = false)]
 [JsonSerializable(typeof(SandboxRecord))]
-[JsonSerializable(typeof(ControlRequest))]
-[JsonSerializable(typeof(ControlReply))]
 [JsonSerializable(typeof(LogRecord))]
 [JsonSerializable(typeof(SandboxStats))]
 internal sealed partial class LifecycleJsonContext : JsonSerializerContext;

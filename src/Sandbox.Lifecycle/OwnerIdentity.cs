@@ -7,6 +7,9 @@ namespace Sandbox.Lifecycle;
 /// </summary>
 public sealed record OwnerIdentity(int Pid, long StartTime, string BootId)
 {
+    /// <summary>Another process (a container's init that holds its sandbox); a pid already gone gets start time 0.</summary>
+    public static OwnerIdentity Of(int pid) => new(pid, ProcessStartTime(pid) ?? 0, HostBootId());
+
     public static OwnerIdentity Current() => new(Environment.ProcessId, ProcessStartTime(Environment.ProcessId) ?? 0, HostBootId());
 
     /// <summary>

@@ -1,5 +1,7 @@
 using Microsoft.Extensions.Logging;
+using Sandbox.Container;
 using Sandbox.Core;
+using Sandbox.Protocol;
 using Sandbox.Interop.Libc;
 
 namespace Sandbox.Lifecycle;
@@ -33,6 +35,32 @@ public sealed class SandboxLifecycle(SandboxStore store, SandboxReaper reaper, I
     public async Task StartDetachedAsync(SandboxRecord record, OwnerLauncher launcher, CancellationToken cancellationToken)
     {
         using var held = await store.LockAsync(record.Id, cancellationToken).ConfigureAwait(false);
+        var current = await PrepareStartAsync(record, cancellationToken).ConfigureAwait(false);
+        await launcher.StartAsync(store, current, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Starts a created or stopped container here and hands it to its sandbox-init, which holds it from then on
+    /// (<see cref="SandboxOwner.StartHeldByInitAsync"/>); returns once the workload runs, with no process of ours left.
+    /// </summary>
+    public async Task StartHeldByInitAsync(SandboxRecord record, ISandboxRuntime runtime, ILogger log, CancellationToken cancellationToken)
+    {
+        using var held = await store.LockAsync(record.Id, cancellationToken).ConfigureAwait(false);
+        var current = await PrepareStartAsync(record, cancellationToken).ConfigureAwait(false);
+        await SandboxOwner.StartHeldByInitAsync(store, current, runtime, log, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Whether init can hold this sandbox once started (docs/process-model.md): a container from an image (an OCI
+    /// bundle keeps its owner for sandbox-oci's contract), not on a bridge network (its CNI DEL and /etc/hosts updates
+    /// need a host-side owner). <c>SANDBOX_DETACHED_OWNER=process</c> keeps the .NET owner process for all.
+    /// </summary>
+    public static bool InitCanHold(SandboxRecord record) =>
+        record.Isolation == Isolation.Container && record.Spec.Bundle is null && record.Spec.Network != NetworkMode.Bridge
+        && Environment.GetEnvironmentVariable("SANDBOX_DETACHED_OWNER") != "process";
+
+    private async Task<SandboxRecord> PrepareStartAsync(SandboxRecord record, CancellationToken cancellationToken)
+    {
         var current = store.Resolve(record.Id);
         if (current.Status is SandboxStatus.Running or SandboxStatus.Paused)
             throw new SandboxException(SandboxFailure.InvalidSpec, $"sandbox {Display(current)} is already running");
@@ -40,15 +68,42 @@ public sealed class SandboxLifecycle(SandboxStore store, SandboxReaper reaper, I
             throw new SandboxException(SandboxFailure.InvalidSpec, $"sandbox {Display(current)} is still being stopped; try again");
         if (current.Status == SandboxStatus.Stopped && current.Owner is not null)
         {
-            // A stopped sandbox whose owner died: whatever it left goes before the new start.
+            // A stopped sandbox whose owner died (or whose init held it): whatever it left goes before the new start.
             await reaper.RemoveLeftoversAsync(current with { Spec = current.Spec with { Remove = false } }, cancellationToken).ConfigureAwait(false);
         }
-        await launcher.StartAsync(store, current, cancellationToken).ConfigureAwait(false);
+        return current;
+    }
+
+    /// <summary>
+    /// A paused sandbox held by its init: thawed before a request init must answer (init is in the frozen cgroup).
+    /// The caller holds the command lock.
+    /// </summary>
+    private async Task<SandboxRecord> ThawHeldAsync(SandboxRecord record, CancellationToken cancellationToken)
+    {
+        if (!record.HeldByInit || record.Status != SandboxStatus.Paused) return record;
+        await Container.Cgroups.Cgroup.For(record.Id).FreezeAsync(false, cancellationToken).ConfigureAwait(false);
+        var running = record with { Status = SandboxStatus.Running };
+        if (SandboxDirectory.IsOwned(store.DirOf(record.Id))) store.Save(running);
+        return running;
+    }
+
+    /// <summary>docker stats' sample: from the holder, or for a sandbox its init holds, from its cgroup and init's PSS.</summary>
+    public async Task<SandboxStats> StatsAsync(SandboxRecord record, CancellationToken cancellationToken)
+    {
+        RequireRunning(record, "get the stats of");
+        if (record.HeldByInit) return ContainerRuntime.HeldStats(record.Id, record.InitPid ?? 0);
+        var reply = await ControlClient.SendAsync(store, record, new ControlRequest { Op = "stats" }, cancellationToken).ConfigureAwait(false);
+        return reply.Stats ?? throw new SandboxException(SandboxFailure.Host, "the sandbox's owner sent no stats");
     }
 
     public async Task StopAsync(SandboxRecord record, TimeSpan timeout, CancellationToken cancellationToken)
     {
         if (record.Status is not (SandboxStatus.Running or SandboxStatus.Paused)) return; // docker: stopping a stopped container is fine
+        if (record.HeldByInit && record.Status == SandboxStatus.Paused)
+        {
+            using var held = await store.LockAsync(record.Id, cancellationToken).ConfigureAwait(false);
+            record = await ThawHeldAsync(store.Resolve(record.Id), cancellationToken).ConfigureAwait(false);
+        }
         try
         {
             await ControlClient.SendAsync(store, record, new ControlRequest { Op = "stop", TimeoutSeconds = (int)timeout.TotalSeconds },
@@ -61,6 +116,21 @@ public sealed class SandboxLifecycle(SandboxStore store, SandboxReaper reaper, I
     public async Task KillAsync(SandboxRecord record, int signal, CancellationToken cancellationToken)
     {
         RequireRunning(record, "kill");
+        if (record.HeldByInit && record.Status == SandboxStatus.Paused)
+        {
+            if (signal == 9)
+            {
+                // SIGKILL ends a paused sandbox at once (docker): thaw, so that init can deliver it and record the exit.
+                using var held = await store.LockAsync(record.Id, cancellationToken).ConfigureAwait(false);
+                record = await ThawHeldAsync(store.Resolve(record.Id), cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                // Any other signal waits for the unpause, as in docker: the request waits in init's socket, unanswered.
+                await ControlClient.PostAsync(store, record, new ControlRequest { Op = "kill", Signal = signal }, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+        }
         await ControlClient.SendAsync(store, record, new ControlRequest { Op = "kill", Signal = signal }, cancellationToken).ConfigureAwait(false);
     }
 
@@ -71,6 +141,18 @@ public sealed class SandboxLifecycle(SandboxStore store, SandboxReaper reaper, I
             throw new SandboxException(SandboxFailure.InvalidSpec, $"sandbox {Display(record)} is already paused");
         if (!pause && record.Status != SandboxStatus.Paused)
             throw new SandboxException(SandboxFailure.InvalidSpec, $"sandbox {Display(record)} is not paused");
+        if (record.HeldByInit)
+        {
+            // Init is in the cgroup it would freeze: the CLI does it, under the command lock, and records it.
+            using var held = await store.LockAsync(record.Id, cancellationToken).ConfigureAwait(false);
+            var current = store.Resolve(record.Id);
+            RequireRunning(current, pause ? "pause" : "unpause");
+            if (pause == (current.Status == SandboxStatus.Paused))
+                throw new SandboxException(SandboxFailure.InvalidSpec, pause ? $"sandbox {Display(current)} is already paused" : $"sandbox {Display(current)} is not paused");
+            await Container.Cgroups.Cgroup.For(current.Id).FreezeAsync(pause, cancellationToken).ConfigureAwait(false);
+            store.Save(current with { Status = pause ? SandboxStatus.Paused : SandboxStatus.Running });
+            return;
+        }
         await ControlClient.SendAsync(store, record, new ControlRequest { Op = pause ? "pause" : "unpause" }, cancellationToken).ConfigureAwait(false);
     }
 
@@ -111,6 +193,7 @@ public sealed class SandboxLifecycle(SandboxStore store, SandboxReaper reaper, I
         if (SandboxDirectory.IsOwned(store.DirOf(current.Id)))
         {
             // Running, still starting (its owner has not opened the control socket yet), or finishing its cleanup.
+            if (force) current = await ThawHeldAsync(current, cancellationToken).ConfigureAwait(false);
             var deadline = DateTime.UtcNow.AddSeconds(20);
             while (SandboxDirectory.IsOwned(store.DirOf(current.Id)) && DateTime.UtcNow < deadline)
             {

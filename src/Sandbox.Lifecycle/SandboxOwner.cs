@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Sandbox.Container;
 using Sandbox.Core;
 
 namespace Sandbox.Lifecycle;
@@ -64,13 +65,52 @@ public sealed partial class SandboxOwner : IAsyncDisposable
         }
     }
 
-    private async Task StartCoreAsync(SandboxStdio? stdio, CancellationToken cancellationToken)
+    /// <summary>
+    /// A detached container (docs/process-model.md, "Who holds a running sandbox"): starts it here, with its output to
+    /// the log, then hands it to its sandbox-init (<see cref="ContainerSandbox.HandOffAsync"/>), which holds it from then
+    /// on — the owner lock, the log, the control socket, the exit record — and returns; no owner process stays. The
+    /// record names init as the owner before the hand-off, so the reaper judges the right process whichever side dies.
+    /// </summary>
+    public static async Task StartHeldByInitAsync(SandboxStore store, SandboxRecord record, ISandboxRuntime runtime, ILogger log,
+        CancellationToken cancellationToken)
+    {
+        var owner = new SandboxOwner(store, record, runtime, detached: true, log);
+        try
+        {
+            await owner.StartCoreAsync(null, cancellationToken, serve: false).ConfigureAwait(false);
+            if (owner._sandbox is not ContainerSandbox container)
+                throw new SandboxException(SandboxFailure.Host, "only a container's init can hold its sandbox");
+            var id = owner._record.Id;
+            try { File.Delete(store.PathOf(id, SandboxStore.ExitName)); } catch (IOException) { }
+            owner._record = owner._record with { Owner = OwnerIdentity.Of(container.InitPid), HeldByInit = true };
+            await owner.SaveAsync(owner._record).ConfigureAwait(false);
+            await container.HandOffAsync(new HolderFiles(store.PathOf(id, SandboxStore.LogName), store.PathOf(id, SandboxStore.ExitName),
+                store.PathOf(id, SandboxStore.ControlName)), cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            await owner.RecordFailedStartAsync(e).ConfigureAwait(false);
+            await owner.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+        OwnerLog.Started(log, owner._record.Id, owner._record.Owner!.Pid);
+        // Let go without ending anything: the sandbox lets go of its fds only (init has its own), the log writer closes.
+        // Stdin is not completed: that would close the workload's stdin, which attach clients now reach through init.
+        Interlocked.Exchange(ref owner._disposed, 1);
+        await owner._sandbox!.DisposeAsync().ConfigureAwait(false);
+        owner._logWriter?.Dispose();
+        owner._stateLock.Dispose();
+
+    }
+
+    private async Task StartCoreAsync(SandboxStdio? stdio, CancellationToken cancellationToken, bool serve = true)
     {
         // "Starting": an owner is named before anything exists on the host, so the reaper cleans up after a crash here.
         _record = _record with
         {
             Owner = OwnerIdentity.Current(),
             Detached = Detached,
+            HeldByInit = false,
             StartCount = _record.StartCount + 1,
             ExitCode = null,
             ExitSignal = null,
@@ -97,6 +137,7 @@ public sealed partial class SandboxOwner : IAsyncDisposable
             Boot = _sandbox.Timings.Boot,
         };
         await SaveAsync(_record).ConfigureAwait(false);
+        if (!serve) return;
         _control = ControlServer.Start(_store.PathOf(_record.Id, SandboxStore.ControlName), this, _log);
         OwnerLog.Started(_log, _record.Id, Environment.ProcessId);
     }

@@ -102,18 +102,25 @@ public sealed class SandboxReaper(SandboxStore store, string libvirtUri, ILogger
         if (stale)
         {
             OwnerLog.Reaping(log, id, $"owner pid {record.Owner?.Pid}");
+            // Folded before the cleanup removes the cgroup (its OOM counter): a holding init's recorded exit, if any.
+            var settled = record.Status == SandboxStatus.Created
+                ? record with { Status = SandboxStatus.Stopped, Error = record.Error ?? "its owner died while starting it", Finished = record.Finished ?? DateTimeOffset.UtcNow }
+                : store.Settled(record);
             await RemoveLeftoversAsync(record, cancellationToken).ConfigureAwait(false);
             if (record.Spec.Remove)
             {
                 store.Delete(record);
                 return (true, record.Isolation == Isolation.Vm);
             }
-            store.Save(record with
+            store.Save(settled);
+            if (record.HeldByInit && store.ReadExit(id) is { LogLost: > 0 } exit)
             {
-                Status = SandboxStatus.Stopped,
-                Error = record.Error ?? (record.Status == SandboxStatus.Created ? "its owner died while starting it" : "its owner process died"),
-                Finished = record.Finished ?? DateTimeOffset.UtcNow,
-            });
+                // Init could not say it in the log (the file system stayed full to its end); the save above freed the
+                // state reserve if it had to.
+                var logPath = store.PathOf(id, SandboxStore.LogName);
+                using var writer = new SandboxLogWriter(logPath);
+                writer.Write("stderr", System.Text.Encoding.UTF8.GetBytes($"sandbox: {exit.LogLost} log record(s) lost: the file system of {logPath} was full\n"));
+            }
             if (!prune) return (false, record.Isolation == Isolation.Vm);
         }
         store.Delete(record);

@@ -30,6 +30,12 @@ public sealed record SandboxRecord
     /// <summary>True when a detached owner holds it (its output goes to the log); false for a foreground run.</summary>
     public bool Detached { get; init; }
 
+    /// <summary>
+    /// A detached container held by its sandbox-init (no owner process; <see cref="Owner"/> is init): its exit is in
+    /// <c>exit.json</c> until folded in here; pause, unpause and stats are done by the CLI on the cgroup.
+    /// </summary>
+    public bool HeldByInit { get; init; }
+
     /// <summary>sandbox-init's host pid (containers).</summary>
     public int? InitPid { get; init; }
 

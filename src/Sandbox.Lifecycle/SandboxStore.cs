@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Sandbox.Core;
 using Sandbox.Interop.Libc;
+using Sandbox.Protocol;
 
 namespace Sandbox.Lifecycle;
 
@@ -14,7 +15,7 @@ namespace Sandbox.Lifecycle;
 public sealed partial class SandboxStore(SandboxPaths paths)
 {
     public const string StateName = "state.json", LockName = "lock", LogName = "container.log", ControlName = "ctl.sock",
-        OwnerLogName = "owner.log", StateReserveName = "state.reserve";
+        OwnerLogName = "owner.log", StateReserveName = "state.reserve", ExitName = "exit.json";
 
     /// <summary>
     /// Room kept for the record: a workload that fills the store's file system (its writable layer lives there) must
@@ -235,11 +236,49 @@ public sealed partial class SandboxStore(SandboxPaths paths)
         {
             // The owner may have written "stopped" between our read and the lock probe.
             var again = Load(r.Id) ?? r;
-            if (again.Status is SandboxStatus.Running or SandboxStatus.Paused)
-                return again with { Status = SandboxStatus.Stopped, Error = again.Error ?? "its owner process died", Finished = again.Finished ?? DateTimeOffset.UtcNow };
+            if (again.Status is SandboxStatus.Running or SandboxStatus.Paused) return Settled(again);
             return again;
         }
         return r;
+    }
+
+    /// <summary>
+    /// A running record whose holder let go, as it really ended: the exit a holding init recorded in <c>exit.json</c>
+    /// (with the OOM flag from the cgroup while it is still there), else "its owner process died".
+    /// </summary>
+    public SandboxRecord Settled(SandboxRecord r)
+    {
+        if (r.HeldByInit && ReadExit(r.Id) is ExitRecord exit)
+        {
+            bool oom = false;
+            if (exit.Signal == 9)
+            {
+                try { oom = Container.Cgroups.Cgroup.For(r.Id).OomKilled(); }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException or SandboxException) { }
+            }
+            return r with
+            {
+                Status = SandboxStatus.Stopped,
+                ExitCode = exit.Signal != 0 ? null : exit.Code,
+                ExitSignal = exit.Signal != 0 ? exit.Signal : null,
+                OomKilled = oom,
+                Error = null,
+                Finished = exit.Finished,
+            };
+        }
+        return r with { Status = SandboxStatus.Stopped, Error = r.Error ?? "its owner process died", Finished = r.Finished ?? DateTimeOffset.UtcNow };
+    }
+
+    /// <summary>The exit a holding init recorded; null when there is none (it died before, or wrote nothing whole).</summary>
+    public ExitRecord? ReadExit(string id)
+    {
+        try
+        {
+            var bytes = File.ReadAllBytes(PathOf(id, ExitName));
+            // Only the room the host made (spaces): init wrote nothing.
+            return bytes.AsSpan().Trim((byte)' ').Length == 0 ? null : JsonSerializer.Deserialize(bytes, Protocol.ControlJsonContext.Default.ExitRecord);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException) { return null; }
     }
 
     /// <summary>

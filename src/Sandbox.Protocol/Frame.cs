@@ -31,7 +31,8 @@ public sealed class ProtocolException(string message) : Exception(message);
 /// </summary>
 public static class ProtocolVersion
 {
-    /// <summary>3: Clock (a resumed guest's clock is stepped). 2: process ids in the header, Exec/Started, Stats,
+    /// <summary>4: Detach/Detached (a container's init becomes the holder of a detached sandbox). 3: Clock (a resumed
+    /// guest's clock is stepped). 2: process ids in the header, Exec/Started, Stats,
     /// versioned Hello/Start. 1: one workload per init.</summary>
-    public const uint Current = 3;
+    public const uint Current = 4;
 }

@@ -30,6 +30,13 @@ public enum MessageType : byte
     /// init ignores it: it shares the host's clock.
     /// </summary>
     Clock = 9,
+    /// <summary>
+    /// No payload. Container only: init becomes the holder of the detached sandbox (docs/process-model.md, "Who holds a
+    /// running sandbox"). Sent after the holder's fds (<see cref="HolderFd"/>) on the fd socket. From its
+    /// <see cref="Detached"/> answer on, the main workload's output goes to the log init was given, the control socket
+    /// is init's, and the host's hang-up no longer ends the sandbox.
+    /// </summary>
+    Detach = 10,
 
     // init → host
     /// <summary>Payload: u32 init's protocol version, i64 init's CLOCK_MONOTONIC now (ns), so the host can align marks.</summary>
@@ -48,7 +55,27 @@ public enum MessageType : byte
     Started = 70,
     /// <summary>Payload: <see cref="StatsMessage"/>, the answer to <see cref="StatsRequest"/>.</summary>
     Stats = 71,
+    /// <summary>No payload: the answer to <see cref="Detach"/>, after every output frame init sent the host before it.</summary>
+    Detached = 72,
 }
+
+/// <summary>The tags of the fds the host sends a container's init (over the fd socket) before <see cref="MessageType.Detach"/>.</summary>
+public static class HolderFd
+{
+    /// <summary>container.log, opened O_WRONLY|O_APPEND by the host: init appends docker json-file records.</summary>
+    public const byte Log = (byte)'G';
+    /// <summary>The exit record file (<c>exit.json</c>), opened O_WRONLY by the host: init writes the workload's exit once.</summary>
+    public const byte Exit = (byte)'X';
+    /// <summary>owner.lock, whose flock the host holds: init keeps it held for as long as it lives.</summary>
+    public const byte Lock = (byte)'K';
+    /// <summary>The bound, listening control socket (<c>ctl.sock</c>).</summary>
+    public const byte Listener = (byte)'C';
+    /// <summary>The image's lease lock (a shared flock that keeps <c>image rm</c> away while the sandbox runs).</summary>
+    public const byte ImageLease = (byte)'I';
+    /// <summary>The end of the list.</summary>
+    public const byte End = (byte)'E';
+}
+
 
 /// <summary>The moments init reports.</summary>
 public enum MarkKind : byte

@@ -71,9 +71,42 @@ public sealed class ContainerLifecycleTests : IClassFixture<Cli>
         var id = await RunDetachedAsync("busybox", "sh", "-c", "sleep 0.5; exit 7");
         Assert.Equal("7", (await _cli.OkAsync("wait", id)).Trim());
         var gone = await RunDetachedAsync("--rm", "busybox", "sh", "-c", "sleep 0.3; exit 0");
-        await EventuallyAsync(() => Task.FromResult(!Directory.Exists(Path.Combine(_cli.RunDir, gone))), "run -d --rm left its sandbox");
+        // Its init holds it and nothing of ours is left at its end: the next command removes it before it lists
+        // anything, so ps -a never shows it exited (docs/process-model.md, "Init as the holder").
+        await EventuallyAsync(async () => !(await _cli.OkAsync("ps", "-a", "-q", "--no-trunc")).Contains(gone), "run -d --rm left its sandbox");
+        Assert.False(Directory.Exists(Path.Combine(_cli.RunDir, gone)), "ps -a did not show it, yet its directory is there");
         _cli.AssertNothingLeft([gone]);
         await _cli.OkAsync("rm", id);
+    }
+
+    [Fact]
+    public async Task InitHoldsADetachedContainerWithNoHostDirectoryFdAndIsClosedToTheWorkload()
+    {
+        var id = await RunDetachedAsync("busybox", "sleep", "1000");
+        var record = await InspectAsync(id);
+        int init = record.GetProperty("initPid").GetInt32();
+        // No owner process: init is the holder, and the record says so.
+        Assert.True(record.GetProperty("heldByInit").GetBoolean());
+        Assert.Equal(init, record.GetProperty("owner").GetProperty("pid").GetInt32());
+        Assert.DoesNotContain(Directory.EnumerateDirectories("/proc").Select(d => Path.GetFileName(d)).Where(p => p.All(char.IsAsciiDigit)),
+            p => { try { return File.ReadAllText($"/proc/{p}/cmdline").Contains("__owner\0" + id); } catch (IOException) { return false; } });
+        // Init holds no directory of the host (CVE-2024-21626): every fd is a file, socket, pipe, eventfd or device.
+        foreach (var fd in Directory.EnumerateFileSystemEntries($"/proc/{init}/fd"))
+        {
+            var target = new FileInfo(fd).LinkTarget ?? "";
+            Assert.False(target.StartsWith('/') && Directory.Exists(target) && !target.StartsWith("/dev/"), $"init holds the directory {target} as fd {Path.GetFileName(fd)}");
+        }
+        // Non-dumpable: the workload (root in the container, without CAP_SYS_PTRACE) cannot open /proc/1/fd.
+        var probe = await _cli.OkAsync("exec", id, "sh", "-c",
+            "readlink /proc/1/fd/0 || echo fd-closed; cat /proc/1/environ >/dev/null 2>&1 || echo environ-closed");
+        Assert.Equal("fd-closed\nenviron-closed\n", probe);
+        // Its exit is shown as soon as init let go, before any reaper ran.
+        await _cli.OkAsync("kill", "-s", "TERM", id);
+        Assert.Equal("143", (await _cli.OkAsync("wait", id)).Trim());
+        var stopped = await InspectAsync(id);
+        Assert.Equal(15, stopped.GetProperty("exitSignal").GetInt32());
+        await _cli.OkAsync("rm", id);
+        _cli.AssertNothingLeft([id]);
     }
 
     [Fact]

@@ -60,6 +60,8 @@ public static class AttachCommand
         var record = store.Resolve(parsed.Positionals[0]);
         if (record.Status is not (SandboxStatus.Running or SandboxStatus.Paused))
             throw new SandboxException(SandboxFailure.NotRunning, $"cannot exec in sandbox {SandboxLifecycle.Display(record)}: it is not running");
+        if (record.Status == SandboxStatus.Paused)
+            throw new SandboxException(SandboxFailure.NotRunning, $"sandbox {SandboxLifecycle.Display(record)} is paused: unpause it first");
         await using var client = await ControlClient.ConnectAsync(store, record, ct).ConfigureAwait(false);
         await client.RequestAsync(new ControlRequest { Op = "exec", Exec = spec, Detach = detach }, ct).ConfigureAwait(false);
         if (detach) return 0;
@@ -91,7 +93,12 @@ public static class AttachCommand
         }
         await using (client)
         {
-            await client.RequestAsync(new ControlRequest { Op = "attach" }, ct).ConfigureAwait(false);
+            try { await client.RequestAsync(new ControlRequest { Op = "attach" }, ct).ConfigureAwait(false); }
+            catch (SandboxException e) when (e.Reason == SandboxFailure.NotRunning)
+            {
+                // It ended while we connected (a holding init exits right after the workload): the same as above.
+                return await PrintRestAsync(context, record, offset, ct).ConfigureAwait(false);
+            }
             return await RelayAsync(client, record.Spec.Tty, stdin, (context, record, offset), ct).ConfigureAwait(false);
         }
     }

@@ -31,9 +31,21 @@ public sealed class LifecycleContext
         return context;
     }
 
-    /// <summary>Starts <paramref name="record"/> under a detached owner: this same binary in its hidden owner mode.</summary>
-    public Task StartDetachedAsync(SandboxRecord record, CancellationToken ct) =>
-        Lifecycle.StartDetachedAsync(record, new OwnerLauncher(OwnerLauncher.DefaultExecutable(), OwnerArgs()), ct);
+    /// <summary>
+    /// Starts <paramref name="record"/> detached: a container is started here and handed to its sandbox-init, which
+    /// holds it (no process of ours stays); a VM, an OCI bundle or a bridge-networked container gets a detached owner,
+    /// this same binary in its hidden owner mode (docs/process-model.md, "Who holds a running sandbox").
+    /// </summary>
+    public async Task StartDetachedAsync(SandboxRecord record, CancellationToken ct)
+    {
+        if (SandboxLifecycle.InitCanHold(record))
+        {
+            await using var runtime = await RunCommand.CreateRuntimeAsync(Global, record.Isolation, ct).ConfigureAwait(false);
+            await Lifecycle.StartHeldByInitAsync(record, runtime.Runtime, Global.LoggerFactory.CreateLogger("Sandbox.Owner"), ct).ConfigureAwait(false);
+            return;
+        }
+        await Lifecycle.StartDetachedAsync(record, new OwnerLauncher(OwnerLauncher.DefaultExecutable(), OwnerArgs()), ct).ConfigureAwait(false);
+    }
 
     private List<string> OwnerArgs()
     {

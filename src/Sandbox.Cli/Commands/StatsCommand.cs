@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Sandbox.Core;
+using Sandbox.Protocol;
 using Sandbox.Lifecycle;
 
 namespace Sandbox.Cli;
@@ -36,8 +37,8 @@ public static class StatsCommand
             {
                 try
                 {
-                    var reply = await ControlClient.SendAsync(context.Store, r, new ControlRequest { Op = "stats" }, ct).ConfigureAwait(false);
-                    return (r, reply.Stats, At: Environment.TickCount64);
+                    var stats = await context.Lifecycle.StatsAsync(r, ct).ConfigureAwait(false);
+                    return (r, (SandboxStats?)stats, At: Environment.TickCount64);
                 }
                 catch (SandboxException) { return (r, (SandboxStats?)null, At: Environment.TickCount64); }
             })).ConfigureAwait(false);

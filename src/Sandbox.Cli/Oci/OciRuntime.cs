@@ -7,6 +7,7 @@ using Microsoft.Extensions.Logging;
 using Sandbox.Core;
 using Sandbox.Interop.Libc;
 using Sandbox.Lifecycle;
+using Sandbox.Protocol;
 using Sandbox.Protocol.Host;
 
 namespace Sandbox.Cli.Oci;

@@ -19,6 +19,7 @@ public sealed class InitSession
     private readonly Dictionary<uint, InitProcess> _processes = [];
     private readonly SemaphoreSlim _statsLock = new(1, 1);
     private TaskCompletionSource<StatsMessage>? _stats;
+    private TaskCompletionSource? _detached;
     private int _nextId;
     private bool _hello;
     private bool _ended;
@@ -132,7 +133,26 @@ public sealed class InitSession
         }
     }
 
-    /// <summary>Sends one frame; a channel that is gone is <see cref="SandboxException"/>(NotRunning).</summary>
+    /// <summary>
+    /// Container only: hands the sandbox to init (<see cref="MessageType.Detach"/>; the caller sent the holder's fds
+    /// first). Returns once init answered: every output frame init sent us before that has been delivered to the
+    /// streams, and the session receives nothing more (init writes the log and serves the control socket itself).
+    /// </summary>
+    /// <returns>
+    /// The workload's exit when it ended before init read Detach (init then reports the exit to us as always and never
+    /// takes the sandbox over); null once init holds it.
+    /// </returns>
+    public async Task<ExitStatus?> DetachAsync(CancellationToken cancellationToken)
+    {
+        var detached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _detached = detached;
+        await SendAsync(MessageType.Detach, Frame.MainProcess, ReadOnlyMemory<byte>.Empty, cancellationToken).ConfigureAwait(false);
+        await Task.WhenAny(detached.Task, _receive).WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (detached.Task.IsCompleted) return null;
+        if (Main is { ExitReported: true } main) return await main.Exit.ConfigureAwait(false);
+        throw new SandboxException(SandboxFailure.Init, $"sandbox {_sandboxId}: sandbox-init ended before it took the sandbox over");
+    }
+
     /// <summary>Sends the sandbox's new /etc/hosts (its network gained or lost a member); init rewrites the file.</summary>
     public Task SendHostsAsync(ReadOnlyMemory<byte> content, CancellationToken cancellationToken) =>
         SendAsync(MessageType.Hosts, 0, content, cancellationToken);
@@ -215,6 +235,10 @@ public sealed class InitSession
                     case MessageType.Stats:
                         _stats?.TrySetResult(StatsMessage.Decode(frame.Payload));
                         break;
+                    case MessageType.Detached when _detached is not null:
+                        // Init holds the sandbox now: nothing more comes here, and nothing here is ended.
+                        _detached.TrySetResult();
+                        return;
                 }
             }
         }
