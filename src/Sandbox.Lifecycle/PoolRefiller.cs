@@ -31,7 +31,7 @@ public sealed class PoolRefiller(SandboxPaths paths, PoolRefillRecord record, Po
         var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var serve = ServeAsync(listener, stop, stopped.Task, cancellationToken);
         ready();
-        try { await RefillAsync(stop.Token).ConfigureAwait(false); }
+        try { await RefillAsync(dir, stop.Token).ConfigureAwait(false); }
         finally
         {
             stopped.TrySetResult();
@@ -74,7 +74,16 @@ public sealed class PoolRefiller(SandboxPaths paths, PoolRefillRecord record, Po
         }
     }
 
-    private async Task RefillAsync(CancellationToken stop)
+    /// <summary>Records why the refill waits (shown by <c>pool ls</c>), when that changes.</summary>
+    private void SetWaiting(SandboxDirectory dir, string? why)
+    {
+        if (record.Waiting == why) return;
+        record.Waiting = why;
+        try { record.Save(dir.Dir); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+    }
+
+    private async Task RefillAsync(SandboxDirectory dir, CancellationToken stop)
     {
         var backoff = Interval;
         bool budgetFullLogged = false;
@@ -86,6 +95,7 @@ public sealed class PoolRefiller(SandboxPaths paths, PoolRefillRecord record, Po
             catch (ErrnoException) { }
             var guest = currentGuest();
             int have = WarmPool.Members(paths).Count(m => record.Keeps(m) && m.Guest == guest);
+            if (have >= record.Count) SetWaiting(dir, null);
             if (have < record.Count)
             {
                 IDisposable budgetLock;
@@ -99,6 +109,8 @@ public sealed class PoolRefiller(SandboxPaths paths, PoolRefillRecord record, Po
                         if (!budgetFullLogged)
                             PoolLog.RefillBudgetFull(log, record.Id, used, record.MemoryMiB, budget);
                         budgetFullLogged = true;
+                        SetWaiting(dir, string.Create(CultureInfo.InvariantCulture,
+                            $"budget full: {used} MiB held, {budget} MiB allowed (SANDBOX_POOL_MAX_MIB)"));
                     }
                     else
                     {
@@ -111,12 +123,14 @@ public sealed class PoolRefiller(SandboxPaths paths, PoolRefillRecord record, Po
                             await launcher.StartAsync(id, record.Image, record.ImageDigest, record.MemoryBytes, record.Cpus,
                                 record.Paused, CancellationToken.None).ConfigureAwait(false);
                             PoolLog.Refilled(log, record.Id, id, have + 1, record.Count);
+                            SetWaiting(dir, null);
                             backoff = Interval;
                             wait = TimeSpan.Zero;
                         }
                         catch (SandboxException e)
                         {
                             PoolLog.RefillFailed(log, record.Id, e.Message, backoff.TotalSeconds);
+                            SetWaiting(dir, "a boot failed, retrying: " + e.Message);
                             wait = backoff;
                             backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
                         }
@@ -131,7 +145,7 @@ public sealed class PoolRefiller(SandboxPaths paths, PoolRefillRecord record, Po
 
     /// <summary>The refill's description for <c>pool ls</c>.</summary>
     public static string Describe(PoolRefillRecord r) => string.Create(CultureInfo.InvariantCulture,
-        $"{r.Id} keeps {r.Count} x {r.Image} ({r.MemoryMiB}MiB, {r.GuestCpus} cpu{(r.GuestCpus == 1 ? "" : "s")}), pid {r.Pid}");
+        $"{r.Id} keeps {r.Count} x {r.Image} ({r.MemoryMiB}MiB, {r.GuestCpus} cpu{(r.GuestCpus == 1 ? "" : "s")}), pid {r.Pid}{(r.Waiting is null ? "" : "; waiting: " + r.Waiting)}");
 }
 
 internal static partial class PoolLog

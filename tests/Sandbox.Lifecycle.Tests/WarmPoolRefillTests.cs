@@ -101,6 +101,8 @@ public sealed class WarmPoolRefillTests : IClassFixture<Cli>, IAsyncLifetime
         }
         finally { Processes.Kill(refillPid, 18 /* SIGCONT */); }
         await Task.Delay(TimeSpan.FromSeconds(8));
+        // pool ls says why the refill waits.
+        Assert.Contains("waiting: budget full: 272 MiB held, " + Budget + " MiB allowed", await _cli.OkAsync("pool", "ls"));
         var capped = await MembersAsync();
         Assert.Equal(2, capped.Count);
         Assert.True(capped.Sum(m => m.MemoryMiB) <= long.Parse(Budget, CultureInfo.InvariantCulture));

@@ -25,6 +25,8 @@ public sealed class PoolRefillRecord
     public bool Paused { get; set; }
     public int Pid { get; set; }
     public DateTimeOffset Created { get; set; }
+    /// <summary>Why the refill is not booting though members are missing (the budget is full, a boot failed); null when not.</summary>
+    public string? Waiting { get; set; }
 
     /// <summary>Whether <paramref name="member"/> is one of the members this refill keeps (its shape, any guest build).</summary>
     public bool Keeps(PoolMemberRecord member) =>
