@@ -125,7 +125,7 @@ public sealed class BenchRunner(IReadOnlyList<IBenchSubject> subjects, BenchOpti
         var started = new List<IIdleSandbox>();
         string? stop = null;
         double seconds;
-        long used;
+        long used, pss;
         try
         {
             var tasks = Enumerable.Range(0, count)
@@ -140,6 +140,7 @@ public sealed class BenchRunner(IReadOnlyList<IBenchSubject> subjects, BenchOpti
             seconds = sw.Elapsed.TotalSeconds;
             await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
             used = Math.Max(0, before - MachineInfo.AvailableMemoryBytes());
+            pss = started.SelectMany(s => s.ProcessIds()).Distinct().Sum(Pss.OfProcess);
             if (used > options.DensityBudgetBytes) stop ??= $"memory budget of {options.DensityBudgetBytes >> 20} MiB exceeded";
         }
         finally
@@ -147,6 +148,10 @@ public sealed class BenchRunner(IReadOnlyList<IBenchSubject> subjects, BenchOpti
             await Task.WhenAll(started.Select(s => s.DisposeAsync().AsTask())).ConfigureAwait(false);
         }
         var removed = sw.Elapsed.TotalSeconds - seconds - 1;
-        return new DensitySample(subject.Name, count, started.Count, options.DensityBudgetBytes, used, seconds, stop) { RemoveSeconds = removed };
+        return new DensitySample(subject.Name, count, started.Count, options.DensityBudgetBytes, used, seconds, stop)
+        {
+            RemoveSeconds = removed,
+            PssBytes = pss,
+        };
     }
 }

@@ -23,4 +23,10 @@ public interface IBenchSubject : IAsyncDisposable
 public interface IIdleSandbox : IAsyncDisposable
 {
     FootprintSample Measure();
+
+    /// <summary>
+    /// Every host process kept alive for this sandbox (CLI or runtime, init, qemu...): the density row sums their PSS
+    /// once over all N, so that what they share (binaries, libraries) is counted once.
+    /// </summary>
+    IEnumerable<int> ProcessIds();
 }

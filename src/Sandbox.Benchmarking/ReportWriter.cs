@@ -48,12 +48,12 @@ public static class ReportWriter
         {
             sb.AppendLine("## Density: N idle sandboxes started at once");
             sb.AppendLine();
-            sb.AppendLine("| subject | asked | started | host memory used | per sandbox | start rate | fit in budget | stopped by |");
-            sb.AppendLine("|---|---|---|---|---|---|---|---|");
+            sb.AppendLine("| subject | asked | started | PSS of all kept-alive processes | PSS per sandbox | host memory used (MemAvailable) | per sandbox | start rate | fit in budget | stopped by |");
+            sb.AppendLine("|---|---|---|---|---|---|---|---|---|---|");
             foreach (var d in report.Density)
             {
                 long fit = d.BytesPerSandbox > 0 ? d.BudgetBytes / d.BytesPerSandbox : 0;
-                sb.AppendLine(Inv, $"| {d.Subject} | {d.Requested} | {d.Started} | {Mib(d.HostBytesUsed)} | {Mib(d.BytesPerSandbox)} | {d.StartsPerSecond:0.0}/s | {fit} in {Mib(d.BudgetBytes)} | {d.StopReason ?? "-"} |");
+                sb.AppendLine(Inv, $"| {d.Subject} | {d.Requested} | {d.Started} | {Mib(d.PssBytes)} | {Mib(d.PssPerSandbox)} | {Mib(d.HostBytesUsed)} | {Mib(d.BytesPerSandbox)} | {d.StartsPerSecond:0.0}/s | {fit} in {Mib(d.BudgetBytes)} | {d.StopReason ?? "-"} |");
             }
             sb.AppendLine();
         }

@@ -51,8 +51,9 @@ public static partial class CommandLine
                                          Create a bridge network (NAT to the outside unless --internal)
           network ls                     List networks
           network rm NAME...             Remove networks (refused while a sandbox uses one)
-          pool fill IMAGE [--count N] [--memory M] [--cpus C] [--running]
-                                         Boot micro-VMs into the warm pool (run --vm takes a matching one)
+          pool fill IMAGE [--count N] [--memory M] [--cpus C] [--running] [--refill]
+                                         Boot micro-VMs into the warm pool (run --vm takes a matching one);
+                                         --refill keeps N in the background (within the pool's memory budget)
           pool ls [--format json]        List warm pool members, their shape, age and memory
           pool drain [IMAGE]             Destroy warm pool members (of IMAGE, or all)
           info                           Show what this host can run
@@ -134,6 +135,7 @@ public static partial class CommandLine
         "pool" => PoolCommands.ExecuteAsync(global, args, ct),
         OwnerLauncher.Command => OwnerCommand.ExecuteAsync(global, args, ct),
         PoolMemberLauncher.Command => PoolCommands.HoldAsync(global, args, ct),
+        PoolMemberLauncher.RefillCommand => PoolCommands.RefillAsync(global, args, ct),
         "bench" => BenchCommand.ExecuteAsync(global, args, ct),
         "help" => Task.FromResult(PrintUsage()),
         "version" => Task.FromResult(PrintVersion()),

@@ -14,6 +14,9 @@ public sealed class PoolMemberLauncher(string executable, IReadOnlyList<string> 
 {
     public const string Command = "__pool-member";
 
+    /// <summary>The hidden mode of a background refill (<c>pool fill --refill</c>, <see cref="PoolRefiller"/>).</summary>
+    public const string RefillCommand = "__pool-refill";
+
     /// <summary>Spawns the holder and waits for its report; returns the holder's pid.</summary>
     public async Task<int> StartAsync(string id, string image, string digest, long? memoryBytes, double? cpus, bool paused, CancellationToken cancellationToken)
     {
@@ -28,5 +31,22 @@ public sealed class PoolMemberLauncher(string executable, IReadOnlyList<string> 
             $"the holder of pool member {id}", cancellationToken).ConfigureAwait(false);
         if (error is null) return pid;
         throw new SandboxException(failure, error.Length > 0 ? error : $"the holder of pool member {id} died while booting it");
+    }
+
+    /// <summary>Spawns a background refill that keeps <paramref name="count"/> members; returns once it listens.</summary>
+    public async Task<int> StartRefillAsync(string id, string image, string digest, int count, long? memoryBytes, double? cpus, bool paused,
+        CancellationToken cancellationToken)
+    {
+        var argv = new List<string> { executable };
+        argv.AddRange(globalArgs);
+        argv.AddRange([RefillCommand, id, image, "--digest", digest, "--count", count.ToString(CultureInfo.InvariantCulture)]);
+        if (memoryBytes is long m) argv.AddRange(["--memory", m.ToString(CultureInfo.InvariantCulture)]);
+        if (cpus is double c) argv.AddRange(["--cpus", c.ToString(CultureInfo.InvariantCulture)]);
+        if (!paused) argv.Add("--running");
+        using var devNull = Files.Open("/dev/null", Files.O_RDWR);
+        var (pid, error, failure) = await OwnerLauncher.SpawnDetachedAsync(executable, argv, devNull, devNull,
+            $"the pool refill {id}", cancellationToken).ConfigureAwait(false);
+        if (error is null) return pid;
+        throw new SandboxException(failure, error.Length > 0 ? error : $"the pool refill {id} died while starting");
     }
 }

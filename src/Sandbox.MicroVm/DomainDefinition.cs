@@ -54,6 +54,40 @@ internal sealed record DomainDefinition
         ConsoleLogPath = dir.PathOf("console.log"),
     };
 
+    /// <summary>
+    /// TCG only: the size of qemu's translation cache (<c>-accel tcg,tb-size=</c>), null for qemu's default. The code TCG
+    /// translated stays resident for the guest's life; a smaller cache is flushed and refilled instead
+    /// (docs/microvm.md, "Idle footprint"). <c>SANDBOX_VM_TB_CACHE_MIB</c> overrides it (0: qemu's default).
+    /// </summary>
+    public int? TranslationCacheMiB { get; init; } = EnvironmentMiB("SANDBOX_VM_TB_CACHE_MIB", DefaultTranslationCacheMiB);
+
+    /// <summary>
+    /// qemu 7.2's default for system emulation is 1 GiB, of which a boot of ours fills 44-46 MiB, all of it resident for
+    /// the guest's life. 16 MiB: an idle VM's qemu PSS 106 MiB instead of 138-140 MiB, for +6% on a TCG cold run; 8 MiB
+    /// cost +24%, 4 MiB thrashed (runs 2-3x slower) (bench/vm-footprint.sh, docs/microvm.md).
+    /// </summary>
+    public const int DefaultTranslationCacheMiB = 16;
+
+    /// <summary>
+    /// A virtio balloon with free page reporting: the guest tells qemu which freed pages it may drop (docs/microvm.md,
+    /// "Idle footprint"). Off: measured without effect (qemu backs guest RAM with transparent huge pages, and an idle
+    /// guest has no freed 2 MiB block it had touched). <c>SANDBOX_VM_FREE_PAGE_REPORTING=on|off</c> overrides it, for
+    /// measurements.
+    /// </summary>
+    public bool FreePageReporting { get; init; } = Environment.GetEnvironmentVariable("SANDBOX_VM_FREE_PAGE_REPORTING") switch
+    {
+        "on" => true,
+        "off" => false,
+        _ => DefaultFreePageReporting,
+    };
+
+    public const bool DefaultFreePageReporting = false;
+
+    private static int? EnvironmentMiB(string name, int? fallback) =>
+        Environment.GetEnvironmentVariable(name) is { Length: > 0 } s && int.TryParse(s, CultureInfo.InvariantCulture, out int v) && v >= 0
+            ? (v == 0 ? null : v)
+            : fallback;
+
     /// <summary>The kernel parameter (and so init's environment variable) that asks init to prewarm.</summary>
     public const string PrewarmParameter = "sandbox_prewarm";
 
@@ -106,6 +140,13 @@ internal sealed record DomainDefinition
         // libvirt reads every CPU feature back from qemu after start (~300 QMP round trips), measured 0.35 s of
         // create; without <cpu> it passes "-cpu qemu64", which our later "-cpu max" overrides.
         var cpu = Accelerator == Accelerator.Kvm ? "<cpu mode='host-passthrough' check='none'/>" : "";
+        var features = Accelerator == Accelerator.Tcg && TranslationCacheMiB is int tb
+            ? $"<features><tcg><tb-cache unit='MiB'>{tb}</tb-cache></tcg></features>"
+            : "";
+        // libvirt needs the balloon's virtio-mmio address on a microvm machine (it has no PCI bus).
+        var balloon = FreePageReporting
+            ? "<memballoon model='virtio' freePageReporting='on'><address type='virtio-mmio'/></memballoon>"
+            : "<memballoon model='none'/>";
         var qemuArgs = Accelerator == Accelerator.Kvm ? ""
             : "<qemu:commandline><qemu:arg value='-cpu'/><qemu:arg value='max'/></qemu:commandline>";
         return $"""
@@ -121,6 +162,7 @@ internal sealed record DomainDefinition
                 <initrd>{E(InitramfsPath)}</initrd>
                 <cmdline>{E(KernelCommandLine())}</cmdline>
               </os>
+              {features}
               {cpu}
               <clock offset='utc'/>
               <on_poweroff>destroy</on_poweroff>
@@ -141,7 +183,7 @@ internal sealed record DomainDefinition
                 </serial>
                 {Nic?.ToXml() ?? ""}
                 {string.Concat(Shares.Select(share => share.ToXml()))}
-                <memballoon model='none'/>
+                {balloon}
               </devices>
               {qemuArgs}
             </domain>

@@ -15,6 +15,9 @@ public sealed partial class MicroVmRuntime
     /// <summary>The guest RAM (MiB) a run with <paramref name="limits"/> gets: what a pool member must have to serve it.</summary>
     public long GuestMemoryMiB(ResourceLimits limits) => GuestShape(limits).MemoryMiB;
 
+    /// <summary>The guest RAM (MiB) and vCPUs a run with <paramref name="limits"/> gets.</summary>
+    public (long MemoryMiB, int Cpus) GuestShapeOf(ResourceLimits limits) => GuestShape(limits);
+
     private async Task<GuestDomain?> TryClaimWarmAsync(PoolShape shape, DomainDefinition definition, SandboxDirectory dir, bool remove,
         string id, SandboxTimings timings, CancellationToken cancellationToken)
     {

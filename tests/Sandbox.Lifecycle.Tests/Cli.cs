@@ -19,6 +19,9 @@ public sealed class Cli : IDisposable
     public string Root { get; }
     public string RunDir => Path.Combine(Root, "run");
 
+    /// <summary>Extra environment for every command of this fixture (e.g. the pool's budget).</summary>
+    public Dictionary<string, string> Environment { get; } = new(StringComparer.Ordinal);
+
     public static string RepoRoot()
     {
         var dir = AppContext.BaseDirectory;
@@ -27,10 +30,10 @@ public sealed class Cli : IDisposable
     }
 
     public static string CliPath() =>
-        Environment.GetEnvironmentVariable("SANDBOX_CLI") is { Length: > 0 } p ? p : Path.Combine(RepoRoot(), "out", "bin", "sandbox");
+        System.Environment.GetEnvironmentVariable("SANDBOX_CLI") is { Length: > 0 } p ? p : Path.Combine(RepoRoot(), "out", "bin", "sandbox");
 
     public static string InitPath() =>
-        Environment.GetEnvironmentVariable("SANDBOX_INIT") is { Length: > 0 } p ? p : Path.Combine(RepoRoot(), "out", "bin", "sandbox-init");
+        System.Environment.GetEnvironmentVariable("SANDBOX_INIT") is { Length: > 0 } p ? p : Path.Combine(RepoRoot(), "out", "bin", "sandbox-init");
 
     public Process Start(params string[] args)
     {
@@ -41,6 +44,7 @@ public sealed class Cli : IDisposable
         psi.Environment["SANDBOX_ROOT"] = Root;
         psi.Environment["SANDBOX_INIT"] = InitPath();
         psi.Environment["SANDBOX_CLI"] = cli;
+        foreach (var (k, v) in Environment) psi.Environment[k] = v;
         return Process.Start(psi)!;
     }
 

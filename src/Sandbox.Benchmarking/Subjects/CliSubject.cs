@@ -70,10 +70,11 @@ public sealed class CliSubject(string cliPath, string root, string image, Isolat
 
     public async Task<IIdleSandbox> StartIdleAsync(int index, CancellationToken cancellationToken)
     {
-        // libvirt daemonizes qemu, so ours is not in the CLI's process tree: it is the sandbox qemu that appeared
-        // while this CLI started (footprints are measured one at a time; density uses host memory, not this). For the
-        // warm subject that is the pool member's qemu, booted by the fill: the snapshot is taken before it.
-        var before = QemuProcesses.OfSandboxDomains().ToHashSet();
+        // libvirt daemonizes qemu, so ours is not in the CLI's process tree: it is the qemu of this store's domains that
+        // appeared while this CLI started (footprints are measured one at a time; other stores' guests, e.g. other
+        // users' or tests', are not ours). For the warm subject that is the pool member's qemu, booted by the fill: the
+        // snapshot is taken before it.
+        var before = QemuProcesses.OfStore(root).ToHashSet();
         await FillAsync(cancellationToken).ConfigureAwait(false);
         var p = ChildProcess.Start(cliPath, Args("sh", "-c", $"echo {ReadyMarker}; exec sleep 100000"), ReadyMarker, Env);
         try
@@ -81,8 +82,8 @@ public sealed class CliSubject(string cliPath, string root, string image, Isolat
             // As long as the product itself waits for a slow boot (30 s of guest CPU, 300 s of wall time at most): the
             // load row starts 20 TCG guests at once on a shared 2-core host, where a boot takes minutes of wall time.
             await p.WaitForMarkerAsync(TimeSpan.FromSeconds(330), cancellationToken).ConfigureAwait(false);
-            var mine = QemuProcesses.OfSandboxDomains().Where(q => !before.Contains(q)).ToArray();
-            return new Idle(p, isolation, mine, guestMemoryBytes, Name);
+            var mine = QemuProcesses.OfStore(root).Where(q => !before.Contains(q)).ToArray();
+            return new Idle(p, isolation, mine, guestMemoryBytes, Name, root);
         }
         catch
         {
@@ -95,8 +96,12 @@ public sealed class CliSubject(string cliPath, string root, string image, Isolat
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 
-    private sealed class Idle(ChildProcess process, Isolation isolation, int[] qemus, long? guestMemoryBytes, string Name) : IIdleSandbox
+    private sealed class Idle(ChildProcess process, Isolation isolation, int[] qemus, long? guestMemoryBytes, string Name, string root) : IIdleSandbox
     {
+        /// <summary>The CLI's tree and, for a VM, every qemu of this store (started concurrently, so not told apart).</summary>
+        public IEnumerable<int> ProcessIds() =>
+            isolation == Isolation.Vm ? Pss.Tree(process.Pid).Concat(QemuProcesses.OfStore(root)) : Pss.Tree(process.Pid);
+
         public FootprintSample Measure()
         {
             var tree = Pss.Tree(process.Pid);

@@ -106,6 +106,8 @@ public sealed class QemuSubject(string name, string qemuPath, string kernelPath,
         public FootprintSample Measure() =>
             new(name, 0, Pss.OfProcess(process.Pid), (long)memoryMib << 20, "PSS of the qemu process");
 
+        public IEnumerable<int> ProcessIds() => [process.Pid];
+
         public ValueTask DisposeAsync() => process.DisposeAsync();
     }
 }

@@ -100,6 +100,8 @@ public sealed class RuncSubject(string runcPath, string rootfs) : IBenchSubject
 
     private sealed class Idle(ChildProcess process, Func<Task> forget) : IIdleSandbox
     {
+        public IEnumerable<int> ProcessIds() => Pss.Tree(process.Pid);
+
         public FootprintSample Measure()
         {
             var tree = Pss.Tree(process.Pid);

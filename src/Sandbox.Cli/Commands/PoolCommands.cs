@@ -17,9 +17,12 @@ namespace Sandbox.Cli;
 public static class PoolCommands
 {
     private static readonly OptionSpec[] FillOptions =
-        [new(true, "--count", "-n"), new(true, "--memory", "-m"), new(true, "--cpus"), new(false, "--running"), new(true, "--pull")];
+        [new(true, "--count", "-n"), new(true, "--memory", "-m"), new(true, "--cpus"), new(false, "--running"), new(true, "--pull"),
+         new(false, "--refill")];
     private static readonly OptionSpec[] ListOptions = [new(true, "--format"), new(false, "--quiet", "-q")];
     private static readonly OptionSpec[] MemberOptions = [new(true, "--digest"), new(true, "--memory"), new(true, "--cpus"), new(false, "--running")];
+    private static readonly OptionSpec[] RefillOptions =
+        [new(true, "--digest"), new(true, "--count"), new(true, "--memory"), new(true, "--cpus"), new(false, "--running")];
 
     public static Task<int> ExecuteAsync(GlobalOptions global, string[] args, CancellationToken ct)
     {
@@ -56,7 +59,7 @@ public static class PoolCommands
     {
         var parsed = ParsedArgs.Parse(args, FillOptions, stopAtPositional: false);
         if (parsed.Positionals.Count != 1)
-            throw new UsageException("usage: sandbox pool fill IMAGE [--count N] [--memory M] [--cpus C] [--running]");
+            throw new UsageException("usage: sandbox pool fill IMAGE [--count N] [--memory M] [--cpus C] [--running] [--refill]");
         var image = parsed.Positionals[0];
         int count = parsed.Value("--count") is string n ? (int)ParsedArgs.ParsePositiveLong("--count", n) : 1;
         long? memory = parsed.Value("--memory") is string m ? ParsedArgs.ParseSize("--memory", m) : null;
@@ -71,27 +74,39 @@ public static class PoolCommands
         using (var lease = await RunCommand.CreateImageProvider(global).AcquireAsync(image, RootfsForm.ErofsImage, ct).ConfigureAwait(false))
             digest = lease.Digest;
         long guestMiB;
-        await using (var runtime = CreateRuntime(global)) guestMiB = runtime.GuestMemoryMiB(limits);
-        long budget = WarmPool.BudgetMiB();
-        long used = WarmPool.Members(global.Paths).Sum(r => r.MemoryMiB);
-        if (used + count * guestMiB > budget)
-            throw new SandboxException(SandboxFailure.InvalidSpec, string.Create(CultureInfo.InvariantCulture,
-                $"pool fill: {count} more member(s) of {guestMiB} MiB would take the warm pool to {used + count * guestMiB} MiB of guest memory, over its budget of {budget} MiB (SANDBOX_POOL_MAX_MIB)"));
+        int guestCpus;
+        await using (var runtime = CreateRuntime(global)) (guestMiB, guestCpus) = runtime.GuestShapeOf(limits);
+        bool refill = parsed.Has("--refill");
+        if (refill && WarmPool.Refills(global.Paths).FirstOrDefault(r => r.ImageDigest == digest && r.MemoryMiB == guestMiB && r.GuestCpus == guestCpus)
+            is PoolRefillRecord running)
+            throw new SandboxException(SandboxFailure.InvalidSpec,
+                $"pool fill --refill: refill {running.Id} (pid {running.Pid}) already keeps {running.Count} member(s) of this shape; `sandbox pool drain` stops it");
 
         var launcher = new PoolMemberLauncher(OwnerLauncher.DefaultExecutable(), GlobalArgs(global));
         var ids = Enumerable.Range(0, count).Select(_ => SandboxId.New()).ToArray();
-        var starts = ids.Select(id => launcher.StartAsync(id, image, digest, memory, cpus, paused: !parsed.Has("--running"), ct)).ToArray();
         Exception? failure = null;
-        for (int i = 0; i < ids.Length; i++)
+        // The budget lock is held until the members it admitted are ready: a concurrent fill or refill sees them.
+        using (await WarmPool.LockBudgetAsync(global.Paths, ct).ConfigureAwait(false))
         {
-            try
+            long budget = WarmPool.BudgetMiB();
+            long used = WarmPool.UsedMiB(global.Paths);
+            if (used + count * guestMiB > budget)
+                throw new SandboxException(SandboxFailure.InvalidSpec, string.Create(CultureInfo.InvariantCulture,
+                    $"pool fill: {count} more member(s) of {guestMiB} MiB would take the warm pool to {used + count * guestMiB} MiB of guest memory, over its budget of {budget} MiB (SANDBOX_POOL_MAX_MIB)"));
+            var starts = ids.Select(id => launcher.StartAsync(id, image, digest, memory, cpus, paused: !parsed.Has("--running"), ct)).ToArray();
+            for (int i = 0; i < ids.Length; i++)
             {
-                await starts[i].ConfigureAwait(false);
-                Console.Out.WriteLine(ids[i]);
+                try
+                {
+                    await starts[i].ConfigureAwait(false);
+                    Console.Out.WriteLine(ids[i]);
+                }
+                catch (SandboxException e) { failure ??= e; }
             }
-            catch (SandboxException e) { failure ??= e; }
         }
         if (failure is not null) throw failure;
+        // The refill keeps the count from now on (its own process: it outlives this CLI, like the members).
+        if (refill) await launcher.StartRefillAsync(SandboxId.New(), image, digest, count, memory, cpus, paused: !parsed.Has("--running"), ct).ConfigureAwait(false);
         return 0;
     }
 
@@ -119,6 +134,7 @@ public static class PoolCommands
         foreach (var v in views)
             Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{v.Id,-14} {Truncate(v.Image, 24),-24} {v.MemoryMiB + "MiB",-8} {v.Cpus,-5} {(v.Current ? v.State : "stale"),-7} {Age(v.AgeSeconds),-8} {v.PssBytes / 1048576.0:0.0}MiB"));
+        foreach (var r in WarmPool.Refills(global.Paths)) Console.Out.WriteLine("refill " + PoolRefiller.Describe(r));
         return 0;
     }
 
@@ -136,6 +152,13 @@ public static class PoolCommands
                 digest = lease.Digest;
             }
             catch (SandboxException) { }
+        }
+        // Refills first, or they would boot new members as these go. A refill answers once the member it may be
+        // booting is ready, so the drain below finds that one too.
+        foreach (var r in WarmPool.Refills(global.Paths))
+        {
+            if (image is not null && r.Image != image && r.ImageDigest != digest && !ImageMatches(image, r.ImageDigest)) continue;
+            WarmPool.StopRefill(global.Paths, r.Id, TimeSpan.FromSeconds(360));
         }
         foreach (var member in WarmPool.Members(global.Paths))
         {
@@ -194,6 +217,60 @@ public static class PoolCommands
             report.Dispose();
             await member.ServeAsync(stop.Token).ConfigureAwait(false);
         }
+        return 0;
+    }
+
+    /// <summary>
+    /// <c>sandbox __pool-refill ID IMAGE --digest D --count N [--memory BYTES] [--cpus C] [--running]</c> (hidden): a
+    /// background refill (<see cref="PoolRefiller"/>); it owns <c>run/ID</c> like a member's holder.
+    /// </summary>
+    public static async Task<int> RefillAsync(GlobalOptions global, string[] args, CancellationToken ct)
+    {
+        var parsed = ParsedArgs.Parse(args, RefillOptions, stopAtPositional: false);
+        if (parsed.Positionals.Count != 2 || parsed.Value("--digest") is not string digest || parsed.Value("--count") is not string n)
+            throw new UsageException("usage: sandbox __pool-refill ID IMAGE --digest D --count N [--memory BYTES] [--cpus C] [--running]");
+        using var report = new SafeFd(3, ownsHandle: true);
+        var limits = new ResourceLimits
+        {
+            MemoryBytes = parsed.Value("--memory") is string m ? ParsedArgs.ParseSize("--memory", m) : null,
+            Cpus = parsed.Value("--cpus") is string c ? ParsedArgs.ParsePositiveDouble("--cpus", c) : null,
+        };
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
+        var log = global.LoggerFactory.CreateLogger("Sandbox.Pool");
+        var guest = GuestArtifacts.Locate(AppContext.BaseDirectory);
+        long guestMiB;
+        int guestCpus;
+        await using (var runtime = CreateRuntime(global)) (guestMiB, guestCpus) = runtime.GuestShapeOf(limits);
+        var id = parsed.Positionals[0];
+        var record = new PoolRefillRecord
+        {
+            Id = id,
+            Image = parsed.Positionals[1],
+            ImageDigest = digest,
+            MemoryBytes = limits.MemoryBytes,
+            Cpus = limits.Cpus,
+            MemoryMiB = guestMiB,
+            GuestCpus = guestCpus,
+            Count = (int)ParsedArgs.ParsePositiveLong("--count", n),
+            Paused = !parsed.Has("--running"),
+            Pid = Environment.ProcessId,
+            Created = DateTimeOffset.UtcNow,
+        };
+        using var dir = SandboxDirectory.Create(global.Paths, id);
+        try
+        {
+            record.Save(dir.Dir);
+            var launcher = new PoolMemberLauncher(OwnerLauncher.DefaultExecutable(), GlobalArgs(global));
+            var refiller = new PoolRefiller(global.Paths, record, launcher, () => PoolShape.GuestIdentity(guest.KernelPath, guest.InitramfsPath), log);
+            await refiller.RunAsync(dir, () =>
+            {
+                Files.WriteAll(report, System.Text.Encoding.UTF8.GetBytes(OwnerLauncher.FormatReport(null)));
+                report.Dispose();
+            }, stop.Token).ConfigureAwait(false);
+        }
+        finally { dir.Remove(); }
         return 0;
     }
 }

@@ -34,6 +34,70 @@ public static class WarmPool
         return 4096;
     }
 
+    /// <summary>The file whose flock serializes the budget check and the boot of the members it admits.</summary>
+    public const string BudgetLockName = "pool.lock";
+
+    /// <summary>
+    /// Takes the pool's budget lock (<c>&lt;root&gt;/pool.lock</c>): held by <c>pool fill</c> and by a refill from the
+    /// budget check until the members it admitted are ready (listed), so two fills never both see the same room.
+    /// </summary>
+    public static async Task<IDisposable> LockBudgetAsync(SandboxPaths paths, CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(paths.Root);
+        var fd = Files.Open(Path.Combine(paths.Root, BudgetLockName), Files.O_RDWR | Files.O_CREAT | Files.O_CLOEXEC, 0x180);
+        try
+        {
+            while (!Files.Flock(fd, Files.LOCK_EX | Files.LOCK_NB))
+                await Task.Delay(TimeSpan.FromMilliseconds(100), cancellationToken).ConfigureAwait(false);
+            return fd;
+        }
+        catch
+        {
+            fd.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The guest RAM (MiB) the live members hold: what the budget counts.</summary>
+    public static long UsedMiB(SandboxPaths paths) => Members(paths).Sum(r => r.MemoryMiB);
+
+    /// <summary>Live background refills (their process holds the directory), oldest first.</summary>
+    public static List<PoolRefillRecord> Refills(SandboxPaths paths)
+    {
+        var refills = new List<PoolRefillRecord>();
+        if (!Directory.Exists(paths.Run)) return refills;
+        foreach (var dir in Directory.EnumerateDirectories(paths.Run))
+        {
+            if (!File.Exists(Path.Combine(dir, PoolRefillRecord.FileName))) continue;
+            if (PoolRefillRecord.Load(dir) is not PoolRefillRecord r || !SandboxDirectory.IsOwned(dir)) continue;
+            refills.Add(r);
+        }
+        refills.Sort((a, b) => a.Created.CompareTo(b.Created));
+        return refills;
+    }
+
+    /// <summary>
+    /// Stops a background refill; it first finishes a member it is booting (so that a drain after this sees it). False
+    /// when it was gone meanwhile.
+    /// </summary>
+    public static bool StopRefill(SandboxPaths paths, string refillId, TimeSpan timeout)
+    {
+        bool ok = false;
+        var path = Path.Combine(paths.Sandbox(refillId), PoolRefillRecord.SocketName);
+        using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            socket.Connect(new UnixDomainSocketEndPoint(path));
+            socket.Send("stop\n"u8);
+            socket.ReceiveTimeout = (int)timeout.TotalMilliseconds;
+            var buffer = new byte[16];
+            int n = socket.Receive(buffer);
+            ok = n >= 2 && Encoding.ASCII.GetString(buffer, 0, 2) == "ok";
+        }
+        catch (Exception e) when (e is SocketException or IOException) { }
+        return ok;
+    }
+
     /// <summary>Live members (their holder holds the directory), oldest first.</summary>
     public static List<PoolMemberRecord> Members(SandboxPaths paths)
     {
