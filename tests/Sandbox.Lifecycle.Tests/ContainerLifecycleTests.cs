@@ -65,6 +65,39 @@ public sealed class ContainerLifecycleTests : IClassFixture<Cli>
         await _cli.RefusedAsync("logs", "survivor");
     }
 
+    /// <summary>Exited: no such pid, or a zombie (its parent has not reaped it yet).</summary>
+    private static bool ProcessGone(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            return stat[(stat.LastIndexOf(')') + 2)..].StartsWith('Z');
+        }
+        catch (IOException) { return true; }
+    }
+
+    [Fact]
+    public async Task RunDashDReapsBesideItsStartAndIsDoneBeforeItExits()
+    {
+        // A held --rm sandbox that ended leaves its directory, overlay and cgroups to the next command's reap; run -d
+        // does that reap on another thread while it starts (docs/process-model.md, "run -d latency"), and must still
+        // have finished it when it exits.
+        var gone = await RunDetachedAsync("--rm", "busybox", "true");
+        // Read without a command (any command would reap it): its init's pid from state.json, until that init is gone.
+        using (var state = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(_cli.RunDir, gone, "state.json"))))
+        {
+            var init = state.RootElement.GetProperty("initPid").GetInt32();
+            await EventuallyAsync(() => Task.FromResult(ProcessGone(init)), "its init never exited");
+        }
+        Assert.True(Directory.Exists(Path.Combine(_cli.RunDir, gone)), "nothing was left for the next command to reap");
+        var id = await RunDetachedAsync("busybox", "sleep", "60");
+        Assert.False(Directory.Exists(Path.Combine(_cli.RunDir, gone)), "run -d exited before its reap had removed the last --rm run");
+        _cli.AssertNothingLeft([gone]);
+        Assert.Equal("Running", (await InspectAsync(id)).GetProperty("status").GetString());
+        await _cli.OkAsync("rm", "-f", id);
+        _cli.AssertNothingLeft([id]);
+    }
+
     [Fact]
     public async Task WaitReturnsTheCodeAndRunDashDRmRemovesOnExit()
     {

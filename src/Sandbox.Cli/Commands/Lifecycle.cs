@@ -10,14 +10,18 @@ namespace Sandbox.Cli;
 /// </summary>
 public sealed class LifecycleContext
 {
-    private LifecycleContext(GlobalOptions global)
+    private LifecycleContext(GlobalOptions global, IImageProvider? images = null)
     {
         Global = global;
         Store = new SandboxStore(global.Paths);
         var log = global.LoggerFactory.CreateLogger("Sandbox.Lifecycle");
         Reaper = new SandboxReaper(Store, global.LibvirtUri, log);
-        Lifecycle = new SandboxLifecycle(Store, Reaper, RunCommand.CreateImageProvider(global));
+        Images = images ?? RunCommand.CreateImageProvider(global);
+        Lifecycle = new SandboxLifecycle(Store, Reaper, Images);
     }
+
+    /// <summary>The image provider the lifecycle and the runtimes this context makes share.</summary>
+    public IImageProvider Images { get; }
 
     public GlobalOptions Global { get; }
     public SandboxStore Store { get; }
@@ -32,6 +36,12 @@ public sealed class LifecycleContext
     }
 
     /// <summary>
+    /// For <c>run -d</c>: no reap yet (<see cref="SandboxReaper.ReapAsync"/> is the caller's, alongside its start),
+    /// and <paramref name="images"/> shared by create and start so that the image is resolved once.
+    /// </summary>
+    public static LifecycleContext OpenUnreaped(GlobalOptions global, IImageProvider images) => new(global, images);
+
+    /// <summary>
     /// Starts <paramref name="record"/> detached: a container is started here and handed to its sandbox-init, which
     /// holds it (no process of ours stays); a VM, an OCI bundle or a bridge-networked container gets a detached owner,
     /// this same binary in its hidden owner mode (docs/process-model.md, "Who holds a running sandbox").
@@ -40,7 +50,7 @@ public sealed class LifecycleContext
     {
         if (SandboxLifecycle.InitCanHold(record))
         {
-            await using var runtime = await RunCommand.CreateRuntimeAsync(Global, record.Isolation, ct).ConfigureAwait(false);
+            await using var runtime = await RunCommand.CreateRuntimeAsync(Global, record.Isolation, ct, Images).ConfigureAwait(false);
             await Lifecycle.StartHeldByInitAsync(record, runtime.Runtime, Global.LoggerFactory.CreateLogger("Sandbox.Owner"), ct).ConfigureAwait(false);
             return;
         }

@@ -15,13 +15,14 @@ public static partial class RunCommand
     /// <summary>The image store every command shares (imports, runs, bench).</summary>
     public static IImageProvider CreateImageProvider(GlobalOptions global) => new Images.ImageStore(global.Paths, global.LoggerFactory);
 
-    public static Task<RuntimeLease> CreateRuntimeAsync(GlobalOptions global, Isolation isolation, CancellationToken ct) =>
+    public static Task<RuntimeLease> CreateRuntimeAsync(GlobalOptions global, Isolation isolation, CancellationToken ct,
+        IImageProvider? images = null) =>
         isolation switch
         {
             Isolation.Container => Task.FromResult(new RuntimeLease(new Container.ContainerRuntime(
-                global.Paths, CreateImageProvider(global), global.LoggerFactory,
+                global.Paths, images ?? CreateImageProvider(global), global.LoggerFactory,
                 Container.ContainerRuntime.DefaultInitPath()) { Networks = CreateNetworks(global) })),
-            _ => Task.FromResult(CreateMicroVmRuntime(global)),
+            _ => Task.FromResult(CreateMicroVmRuntime(global, images)),
         };
 
     /// <summary>Bridge networks through the CNI plugins, shared by both backends.</summary>
@@ -32,10 +33,10 @@ public static partial class RunCommand
     /// the initramfs next to this binary. The libvirt connection opens on the first run (one clear error when no
     /// daemon answers) and closes with the lease, which also destroys any domain still held (AUTODESTROY).
     /// </summary>
-    private static RuntimeLease CreateMicroVmRuntime(GlobalOptions global)
+    private static RuntimeLease CreateMicroVmRuntime(GlobalOptions global, IImageProvider? images)
     {
         var guest = MicroVm.GuestArtifacts.Locate(AppContext.BaseDirectory);
-        var runtime = new MicroVm.MicroVmRuntime(global.Paths, CreateImageProvider(global), global.LoggerFactory, global.LibvirtUri,
+        var runtime = new MicroVm.MicroVmRuntime(global.Paths, images ?? CreateImageProvider(global), global.LoggerFactory, global.LibvirtUri,
             guest.KernelPath, guest.InitramfsPath) { Networks = CreateNetworks(global) };
         return new RuntimeLease(runtime, runtime);
     }

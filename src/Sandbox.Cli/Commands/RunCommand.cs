@@ -124,23 +124,56 @@ public static partial class RunCommand
             return await RunAsync(owner, spec, timings, ct).ConfigureAwait(false);
     }
 
-    /// <summary><c>run -d</c>: create, start under a detached owner, print the id once the workload runs.</summary>
+    /// <summary>
+    /// <c>run -d</c>: create, start (held by init, or under a detached owner), print the id once the workload runs.
+    /// Two things keep it no slower than a foreground run reaching the workload's exec (docs/process-model.md,
+    /// "run -d latency"): the image is resolved once, by create, and its lease is carried to the start; and the reap
+    /// of other sandboxes (typically the last <c>--rm</c> run's leftovers) runs beside the start instead of before it.
+    /// A reap only touches sandboxes whose owner is dead, never this one (its owner is this live CLI, then its init),
+    /// and it is still done before this command exits, so the next <c>ps</c>, <c>wait</c> or <c>inspect</c> sees the
+    /// truth as before. With <c>--name</c> the reap comes first: a dead <c>--rm</c> sandbox may still hold the name.
+    /// </summary>
     private static async Task<int> RunDetachedAsync(GlobalOptions global, SandboxSpec spec, CancellationToken ct)
     {
         if (spec.Tty && !spec.Interactive) { /* docker allows -dt: the log gets the pty's output */ }
-        var context = await LifecycleContext.OpenAsync(global, ct).ConfigureAwait(false);
-        var record = await context.Lifecycle.CreateAsync(spec, ct).ConfigureAwait(false);
+        using var images = new CarriedImageLease(CreateImageProvider(global));
+        var context = LifecycleContext.OpenUnreaped(global, images);
+        Task reap;
+        if (spec.Name is not null)
+        {
+            await context.Reaper.ReapAsync(prune: false, ct).ConfigureAwait(false);
+            reap = Task.CompletedTask;
+        }
+        else
+        {
+            // Its own store and reaper objects: it runs on another thread while this one creates and starts.
+            var reaper = new SandboxReaper(new SandboxStore(global.Paths), global.LibvirtUri, global.LoggerFactory.CreateLogger("Sandbox.Reaper"));
+            reap = Task.Run(() => reaper.ReapAsync(prune: false, ct), ct);
+        }
+        SandboxRecord record;
         try
         {
-            await context.StartDetachedAsync(record, ct).ConfigureAwait(false);
+            record = await context.Lifecycle.CreateAsync(spec, ct).ConfigureAwait(false);
+            try
+            {
+                await context.StartDetachedAsync(record, ct).ConfigureAwait(false);
+            }
+            catch
+            {
+                if (context.Store.Load(record.Id) is SandboxRecord left && left.Status != SandboxStatus.Running && !SandboxDirectory.IsOwned(context.Store.DirOf(left.Id)))
+                    context.Store.Delete(left);
+                throw;
+            }
         }
         catch
         {
-            if (context.Store.Load(record.Id) is SandboxRecord left && left.Status != SandboxStatus.Running && !SandboxDirectory.IsOwned(context.Store.DirOf(left.Id)))
-                context.Store.Delete(left);
+            // The run's own failure is the one to report; the reap is left to finish, its outcome the next command's.
+            try { await reap.ConfigureAwait(false); } catch { }
             throw;
         }
         Console.Out.WriteLine(record.Id);
+        Console.Out.Flush();
+        await reap.ConfigureAwait(false);
         return 0;
     }
 
