@@ -93,6 +93,7 @@ internal sealed class Supervisor(InitChannel channel, SandboxProcess main, bool 
         {
             // The exit is on record before the owner lock drops (at our exit): wait/ps/inspect read it from then on.
             _holder.WriteExit(exit);
+            ServeLateClients();
             foreach (var c in _clients)
             {
                 if (!c.AwaitsExit) continue;
@@ -213,6 +214,42 @@ internal sealed class Supervisor(InitChannel channel, SandboxProcess main, bool 
         try { Processes.SetSid(); } catch (ErrnoException) { }
         channel.Send(MessageType.Detached, ReadOnlySpan<byte>.Empty);
         _compacted = false;
+    }
+
+    /// <summary>
+    /// Clients that connected while the workload was ending (a <c>start -a</c> of a workload that exits at once): the
+    /// ones still in the listen backlog and the ones whose request had not come yet are given a moment to send it and
+    /// are then answered from the exit (attach, wait and stop get it; anything else is refused as not running), instead
+    /// of a connection closed unanswered. Clients that send nothing in that moment see the hang-up (the CLI then reads
+    /// the record, which holds the exit from here on).
+    /// </summary>
+    private void ServeLateClients()
+    {
+        Accept();
+        long until = Processes.MonotonicNs() + 200_000_000;
+        foreach (var client in _clients)
+        {
+            if (client.Request is not null) continue;
+            Frame? first = null;
+            while (true)
+            {
+                bool gone = false;
+                foreach (var frame in client.Channel.Drain())
+                {
+                    if (frame is null) gone = true;
+                    else first ??= frame;
+                }
+                int left = (int)((until - Processes.MonotonicNs()) / 1_000_000);
+                if (first is not null || gone || left <= 0) break;
+                Span<Files.PollFd> wake = [new Files.PollFd { Fd = client.Channel.WakeFd.Fd, Events = Files.POLLIN }];
+                Files.Poll(wake, left);
+            }
+            if (first is not Frame f || ControlConnection.Parse(f) is not ControlRequest request) continue;
+            client.Request = request;
+            if (request.Op == "attach") client.Reply(new ControlReply { Ok = true });
+            if (request.Op is "attach" or "wait" or "stop") client.AwaitsExit = true;
+            else client.Refuse(SandboxFailure.NotRunning, "the sandbox's workload has exited");
+        }
     }
 
     private void Accept()

@@ -44,10 +44,15 @@ public sealed class ControlClient : IAsyncDisposable
     /// <summary>Sends the request and reads the reply; a refusal becomes a <see cref="SandboxException"/> of its kind.</summary>
     public async Task<ControlReply> RequestAsync(ControlRequest request, CancellationToken cancellationToken)
     {
-        await Writer.WriteAsync(MessageType.Start, JsonSerializer.SerializeToUtf8Bytes(request, ControlJsonContext.Default.ControlRequest),
-            cancellationToken).ConfigureAwait(false);
         Frame? frame;
-        try { frame = await Reader.ReadAsync(cancellationToken).ConfigureAwait(false); }
+        try
+        {
+            // The write fails too (EPIPE, ECONNRESET) when the owner closed the connection unread: it was exiting (a
+            // holding init whose workload ended while we connected). That is "not running", as a hang-up is.
+            await Writer.WriteAsync(MessageType.Start, JsonSerializer.SerializeToUtf8Bytes(request, ControlJsonContext.Default.ControlRequest),
+                cancellationToken).ConfigureAwait(false);
+            frame = await Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        }
         catch (Exception e) when (e is IOException or ProtocolException)
         {
             throw new SandboxException(SandboxFailure.NotRunning, $"the sandbox's owner hung up: {e.Message}", e);

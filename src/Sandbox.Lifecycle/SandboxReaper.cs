@@ -99,6 +99,9 @@ public sealed class SandboxReaper(SandboxStore store, string libvirtUri, ILogger
         if (record is null) return (false, false);
         stale = record.Status is SandboxStatus.Running or SandboxStatus.Paused
                 || (record.Status == SandboxStatus.Created && record.Owner is not null);
+        // Judged again under the lock: another command's reaper may have settled it meanwhile (stopped now). Without
+        // prune a stopped sandbox is the user's to remove, not ours: falling through to the delete below lost it.
+        if (!stale && !(prune && record.Status is SandboxStatus.Stopped or SandboxStatus.Created)) return (false, false);
         if (stale)
         {
             OwnerLog.Reaping(log, id, $"owner pid {record.Owner?.Pid}");

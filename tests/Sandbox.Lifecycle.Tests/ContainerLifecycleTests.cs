@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text.Json;
 using Xunit;
@@ -241,6 +242,42 @@ public sealed class ContainerLifecycleTests : IClassFixture<Cli>
 
         await _cli.OkAsync(["rm", "-f", "busy", "later", .. created]);
         _cli.AssertNothingLeft([running, later, .. created]);
+    }
+
+    [Fact]
+    public async Task StartAttachOfAWorkloadThatEndsAtOnceAlwaysGivesItsOutputAndCode()
+    {
+        // The race behind a `start -a` that once failed with "the sandbox's owner hung up before answering": init ends
+        // right while the CLI hands the sandbox over and connects to ctl.sock (before init reads Detach, between its
+        // accept and its answer, or after it closed the listener). Several at once (each in its own store, so that
+        // only this race is tested) make each window likely; every run must still print the workload's output and end
+        // with its code, with nothing on stderr, and rm must find it stopped.
+        var failures = new ConcurrentBag<string>();
+        var stores = Enumerable.Range(0, 4).Select(_ => new Cli()).ToArray();
+        try
+        {
+            await Task.WhenAll(stores.Select(async (cli, w) =>
+            {
+                var ids = new List<string>();
+                for (int i = 0; i < 8; i++)
+                {
+                    bool quiet = i % 2 == 0;
+                    string[] command = quiet ? ["true"] : ["sh", "-c", $"echo w{w}-{i}; exit 3"];
+                    var id = (await cli.OkAsync(["create", "busybox", .. command])).Trim();
+                    ids.Add(id);
+                    var r = await cli.RunAsync("start", "-a", id);
+                    var want = quiet ? (0, "", "") : (3, $"w{w}-{i}\n", "");
+                    if ((r.Code, r.Stdout, r.Stderr) != want) failures.Add($"{string.Join(' ', command)}: exit {r.Code}, stdout '{r.Stdout}', stderr '{r.Stderr}'");
+                }
+                await cli.OkAsync(["rm", .. ids]);
+                cli.AssertNothingLeft(ids);
+            }));
+            Assert.True(failures.IsEmpty, string.Join("\n", failures));
+        }
+        finally
+        {
+            foreach (var cli in stores) cli.Dispose();
+        }
     }
 
     [Fact]

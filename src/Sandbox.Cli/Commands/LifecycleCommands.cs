@@ -337,7 +337,9 @@ public static class LifecycleCommands
         {
             foreach (var r in records)
             {
-                if (r.Status is SandboxStatus.Running or SandboxStatus.Paused)
+                // Read without the command lock: a record that still says running with a dead owner is being reaped by
+                // another command (which holds its owner lock meanwhile); RemoveAsync judges it again under the lock.
+                if (r.Status is SandboxStatus.Running or SandboxStatus.Paused && r.Owner?.IsAlive() != false)
                     throw new SandboxException(SandboxFailure.InvalidSpec,
                         $"cannot remove sandbox {SandboxLifecycle.Display(r)}: it is {r.Status.ToString().ToLowerInvariant()} (stop it first, or use rm -f)");
             }
