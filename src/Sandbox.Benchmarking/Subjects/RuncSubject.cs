@@ -104,13 +104,29 @@ public sealed class RuncSubject(string runcPath, string rootfs) : IBenchSubject
 
         public FootprintSample Measure()
         {
-            var tree = Pss.Tree(process.Pid);
             // The workload prints the marker from `sh` and then execs `sleep` in the same process: under load it may
-            // not have exec'd yet when measured, so take it by either name.
-            int workload = tree.FirstOrDefault(p => File.ReadAllText($"/proc/{p}/comm").Trim() is "sleep" or "sh");
-            long runtime = tree.Where(p => p != workload).Sum(Pss.OfProcess);
-            return new FootprintSample("runc run", CgroupMemory.OfProcess(workload), runtime, null,
-                "PSS of the `runc run` process kept alive in the foreground; workload = cgroup memory");
+            // not have exec'd yet when measured, so take it by either name. Right after the marker runc's tree can
+            // still be settling (its intermediate process exiting, the workload's cgroup charge not yet read back):
+            // look again for up to 2 s rather than report a workload of 0 bytes.
+            for (int attempt = 0; ; attempt++)
+            {
+                var tree = Pss.Tree(process.Pid);
+                int workload = tree.FirstOrDefault(p => Comm(p) is "sleep" or "sh");
+                long memory = workload > 0 ? CgroupMemory.OfProcess(workload) : 0;
+                if (memory > 0 || attempt == 20)
+                {
+                    long runtime = tree.Where(p => p != workload).Sum(Pss.OfProcess);
+                    return new FootprintSample("runc run", memory, runtime, null,
+                        "PSS of the `runc run` process kept alive in the foreground; workload = cgroup memory");
+                }
+                Thread.Sleep(100);
+            }
+        }
+
+        private static string? Comm(int pid)
+        {
+            try { return File.ReadAllText($"/proc/{pid}/comm").Trim(); }
+            catch (IOException) { return null; }
         }
 
         public async ValueTask DisposeAsync()
