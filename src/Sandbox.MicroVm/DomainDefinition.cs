@@ -63,7 +63,7 @@ internal sealed record DomainDefinition
 
     /// <summary>
     /// qemu 7.2's default for system emulation is 1 GiB, of which a boot of ours fills 44-46 MiB, all of it resident for
-    /// the guest's life. 16 MiB: an idle VM's qemu PSS 106 MiB instead of 138-140 MiB, for +6% on a TCG cold run; 8 MiB
+    /// the guest's life. 16 MiB: an idle VM's qemu PSS 106 MiB instead of 138-140 MiB, for +6% on a TCG cold run at load 6 (+21% on a quiet machine: docs/microvm.md); 8 MiB
     /// cost +24%, 4 MiB thrashed (runs 2-3x slower) (bench/vm-footprint.sh, docs/microvm.md).
     /// </summary>
     public const int DefaultTranslationCacheMiB = 16;
