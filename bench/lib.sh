@@ -26,3 +26,20 @@ c["process"]["terminal"] = False
 json.dump(c, open(path, "w"), indent=2)
 PY
 }
+
+# podman_store PREFIX ROOTFS: podman with its own temporary storage in $dir (set, with the podman command line in $P),
+# the host's flags (cgroupfs, file events), ROOTFS imported as localhost/busybox; everything removed on exit.
+podman_store() {
+  dir=$(mktemp -d "/var/tmp/$1.XXXXXX")
+  P="podman --root $dir/root --runroot $dir/runroot --tmpdir $dir/tmp --cgroup-manager=cgroupfs --events-backend=file --storage-driver=overlay"
+  trap podman_store_cleanup EXIT
+  tar -C "$2" -cf "$dir/busybox.tar" .
+  $P import "$dir/busybox.tar" localhost/busybox:latest >/dev/null
+}
+
+podman_store_cleanup() {
+  $P rm --all --force >/dev/null 2>&1 || true
+  $P system reset --force >/dev/null 2>&1 || true
+  grep -o " $dir[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+  rm -rf "$dir"
+}

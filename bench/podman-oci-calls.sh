@@ -12,17 +12,7 @@ for tool in runc podman; do command -v "$tool" >/dev/null || die "$tool is not i
 
 export SANDBOX_ROOT=${SANDBOX_ROOT:-$REPO_ROOT/out/bench-root}
 rootfs=$(busybox_rootfs "$OUT/bin/sandbox")
-dir=$(mktemp -d /var/tmp/sandbox-bench-calls.XXXXXX)
-P="podman --root $dir/root --runroot $dir/runroot --tmpdir $dir/tmp --cgroup-manager=cgroupfs --events-backend=file --storage-driver=overlay"
-cleanup() {
-  $P rm --all --force >/dev/null 2>&1 || true
-  $P system reset --force >/dev/null 2>&1 || true
-  grep -o " $dir[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
-  rm -rf "$dir"
-}
-trap cleanup EXIT
-tar -C "$rootfs" -cf "$dir/busybox.tar" .
-$P import "$dir/busybox.tar" localhost/busybox:latest >/dev/null
+podman_store sandbox-bench-calls "$rootfs"   # sets dir and P (bench/lib.sh)
 wrap() { # NAME BINARY: a runtime that logs "command microseconds" per call into $dir/NAME.log
   cat > "$dir/$1" <<EOF
 #!/bin/bash
