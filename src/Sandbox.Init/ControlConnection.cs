@@ -50,17 +50,6 @@ internal sealed class ControlConnection : IDisposable
         catch (JsonException) { return null; }
     }
 
-    /// <summary>What an init failure means to the client (the CLI's exit code: 125, 126, 127).</summary>
-    public static SandboxFailure FailureOf(InitFailure failure) => failure switch
-    {
-        InitFailure.CommandNotFound => SandboxFailure.CommandNotFound,
-        InitFailure.CommandNotExecutable => SandboxFailure.CommandNotExecutable,
-        InitFailure.Rootfs => SandboxFailure.Rootfs,
-        InitFailure.Spec or InitFailure.User or InitFailure.WorkingDir => SandboxFailure.InvalidSpec,
-        InitFailure.NotRunning => SandboxFailure.NotRunning,
-        _ => SandboxFailure.Init,
-    };
-
     /// <summary>Ends the conversation: the client sees end of stream, and our reader thread does too (then Dispose).</summary>
     public void Close() => Sockets.Shutdown(_socket);
 

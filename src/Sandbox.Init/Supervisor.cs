@@ -370,7 +370,7 @@ internal sealed class Supervisor(InitChannel channel, SandboxProcess main, bool 
             process.Client = client;
             client.Process = process;
         }
-        catch (InitSetupException e) { client.Refuse(ControlConnection.FailureOf(e.Failure), e.Message); client.Close(); }
+        catch (InitSetupException e) { client.Refuse(Sandbox.Protocol.Host.InitSession.FailureOf(e.Failure), e.Message); client.Close(); }
         catch (SandboxException e) { client.Refuse(e.Reason, e.Message); client.Close(); }
         catch (Exception e) when (e is ErrnoException or IOException) { client.Refuse(SandboxFailure.Init, e.Message); client.Close(); }
     }

@@ -306,17 +306,16 @@ public sealed class InitSession
         }
     }
 
-    private static SandboxException ToException(ErrorMessage error)
+    private static SandboxException ToException(ErrorMessage error) => new(FailureOf(error.Failure), error.Message);
+
+    /// <summary>What an init failure means to the host and its clients (the CLI's exit code: 125, 126, 127).</summary>
+    public static SandboxFailure FailureOf(InitFailure failure) => failure switch
     {
-        var reason = error.Failure switch
-        {
-            InitFailure.CommandNotFound => SandboxFailure.CommandNotFound,
-            InitFailure.CommandNotExecutable => SandboxFailure.CommandNotExecutable,
-            InitFailure.Rootfs => SandboxFailure.Rootfs,
-            InitFailure.Spec or InitFailure.User or InitFailure.WorkingDir => SandboxFailure.InvalidSpec,
-            InitFailure.NotRunning => SandboxFailure.NotRunning,
-            _ => SandboxFailure.Init,
-        };
-        return new SandboxException(reason, error.Message);
-    }
+        InitFailure.CommandNotFound => SandboxFailure.CommandNotFound,
+        InitFailure.CommandNotExecutable => SandboxFailure.CommandNotExecutable,
+        InitFailure.Rootfs => SandboxFailure.Rootfs,
+        InitFailure.Spec or InitFailure.User or InitFailure.WorkingDir => SandboxFailure.InvalidSpec,
+        InitFailure.NotRunning => SandboxFailure.NotRunning,
+        _ => SandboxFailure.Init,
+    };
 }
